@@ -1,0 +1,66 @@
+//! The real data set: the prototype's false rejections are gone, and exactly the
+//! three rows with lower-case letters in `location` are rejected.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use zipster_core::{Limits, transform};
+
+#[derive(serde::Deserialize)]
+struct Reject {
+    line: u64,
+    raw: String,
+    errors: Vec<serde_json::Value>,
+}
+
+#[test]
+fn real_data_rejects_exactly_three_rows() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../db/seed/zipcodes.csv");
+    let input = std::fs::read(path).expect("db/seed/zipcodes.csv");
+    let (mut accepted, mut rejects) = (Vec::new(), Vec::new());
+    let summary = transform(&input[..], &mut accepted, &mut rejects, &Limits::default()).expect("file accepted");
+
+    assert_eq!(summary.lines_read, 42_523);
+    assert_eq!(summary.accepted, 42_519);
+    assert_eq!(summary.rejected, 3);
+    assert_eq!(summary.blank, 0);
+    assert_eq!(summary.errors_by_field.get("location"), Some(&3));
+    assert_eq!(summary.errors_by_field.len(), 1);
+
+    let rejects: Vec<Reject> = std::str::from_utf8(&rejects)
+        .expect("UTF-8 report")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let zips: BTreeSet<&str> = rejects.iter().map(|r| &r.raw[..5]).collect();
+    assert_eq!(zips, BTreeSet::from(["09351", "09389", "34002"]));
+    for r in &rejects {
+        assert!(r.line > 1);
+        assert_eq!(r.errors.len(), 1);
+        assert_eq!(r.errors[0]["field"], "location");
+    }
+
+    let accepted = String::from_utf8(accepted).expect("UTF-8 output");
+    let mut rows = csv::Reader::from_reader(accepted.as_bytes());
+    let mut states = BTreeSet::new();
+    let (mut military_unknown, mut whole_numbers) = (0, 0);
+    for row in rows.records() {
+        let row = row.expect("valid CSV");
+        assert_eq!(row.len(), 9);
+        states.insert(row[3].to_owned());
+        if &row[1] == "MILITARY" && row[5].is_empty() {
+            military_unknown += 1;
+        }
+        if row[5].ends_with(".00") || row[6].ends_with(".00") {
+            whole_numbers += 1;
+        }
+        for coordinate in [&row[5], &row[6]] {
+            assert!(coordinate.is_empty() || coordinate.split_once('.').is_some_and(|(_, d)| d.len() == 2));
+        }
+    }
+    for s in ["DC", "PR", "VI", "GU", "AS", "MP", "FM", "MH", "PW", "AA", "AE", "AP"] {
+        assert!(states.contains(s), "{s} accepted");
+    }
+    assert!(military_unknown > 600, "MILITARY rows with NA coordinates accepted: {military_unknown}");
+    assert!(whole_numbers > 800, "whole-number coordinates accepted: {whole_numbers}");
+}
