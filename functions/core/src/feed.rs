@@ -168,7 +168,27 @@ pub fn location_type(value: &[u8]) -> Result<(), Invalid> {
 }
 
 pub fn state(value: &[u8]) -> Result<(), Invalid> {
-    one_of(value, &STATES, Invalid::State)
+    match value {
+        [a @ b'A'..=b'Z', b @ b'A'..=b'Z'] if STATE_TABLE[state_slot(*a, *b)] => Ok(()),
+        _ => Err(Invalid::State),
+    }
+}
+
+/// Every row checks its state, so membership is one table lookup rather than a
+/// scan of 62 strings.
+static STATE_TABLE: [bool; 26 * 26] = {
+    let mut table = [false; 26 * 26];
+    let mut i = 0;
+    while i < STATES.len() {
+        let code = STATES[i].as_bytes();
+        table[state_slot(code[0], code[1])] = true;
+        i += 1;
+    }
+    table
+};
+
+const fn state_slot(a: u8, b: u8) -> usize {
+    (a - b'A') as usize * 26 + (b - b'A') as usize
 }
 
 fn one_of(value: &[u8], allowed: &[&str], err: Invalid) -> Result<(), Invalid> {

@@ -3,14 +3,29 @@
 //! crate skips blank lines silently and does not say where a record started), and so
 //! that no line can grow memory past a limit.
 
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, BufReader, Read};
 
-/// Reads `\n`-terminated lines (the terminator kept), refusing lines longer than a limit.
-pub struct LineReader<R> {
-    inner: R,
+/// Reads CSV records: one physical line each, or several when a quoted field holds
+/// line breaks. A record that fits in the read buffer is handed out in place (no
+/// copy); only records that straddle the buffer's end or span lines are gathered
+/// into a spill buffer. No line may exceed the limit, so memory stays bounded.
+pub struct RecordReader<R> {
+    inner: BufReader<R>,
+    /// Bytes of `inner`'s buffer lent out by the last call, consumed by the next.
+    lent: usize,
+    spill: Vec<u8>,
     max_line_bytes: usize,
     bytes_read: u64,
     lines_read: u64,
+}
+
+/// One record, without its line end.
+pub struct Record<'a> {
+    pub bytes: &'a [u8],
+    /// 1-based number of the physical line the record starts on.
+    pub line: u64,
+    /// Whether the record holds a quote at all (most hold none).
+    pub quoted: bool,
 }
 
 #[derive(Debug)]
@@ -20,12 +35,22 @@ pub enum LineError {
         line: u64,
         limit: usize,
     },
+    UnclosedQuote {
+        line: u64,
+    },
     Io(io::Error),
 }
 
-impl<R: BufRead> LineReader<R> {
+impl<R: Read> RecordReader<R> {
     pub fn new(inner: R, max_line_bytes: usize) -> Self {
-        Self { inner, max_line_bytes, bytes_read: 0, lines_read: 0 }
+        Self {
+            inner: BufReader::with_capacity(256 * 1024, inner),
+            lent: 0,
+            spill: Vec::new(),
+            max_line_bytes,
+            bytes_read: 0,
+            lines_read: 0,
+        }
     }
 
     pub fn bytes_read(&self) -> u64 {
@@ -36,17 +61,43 @@ impl<R: BufRead> LineReader<R> {
         self.lines_read
     }
 
-    /// Appends the next line to `buf`; `Ok(false)` at the end of input.
-    pub fn append_line(&mut self, buf: &mut Vec<u8>) -> Result<bool, LineError> {
-        let start = buf.len();
+    pub fn next_record(&mut self) -> Result<Option<Record<'_>>, LineError> {
+        self.inner.consume(std::mem::take(&mut self.lent));
+        self.spill.clear();
+        let line = self.lines_read + 1;
+        // Fast path: the whole line is already buffered and holds no quote.
+        let buffered = fill(&mut self.inner)?;
+        if let Some(end) = memchr::memchr(b'\n', buffered) {
+            if end <= self.max_line_bytes && memchr::memchr(b'"', &buffered[..end]).is_none() {
+                self.lent = end + 1;
+                self.bytes_read += self.lent as u64;
+                self.lines_read += 1;
+                let bytes = strip_terminator(&self.inner.buffer()[..end + 1]);
+                return Ok(Some(Record { bytes, line, quoted: false }));
+            }
+        }
+        if !self.append_line()? {
+            return Ok(None);
+        }
+        let quoted = memchr::memchr(b'"', &self.spill).is_some();
+        while quoted && inside_quotes(&self.spill) {
+            if !self.append_line()? {
+                return Err(LineError::UnclosedQuote { line });
+            }
+            if self.spill.len() > self.max_line_bytes {
+                return Err(LineError::TooLong { line, limit: self.max_line_bytes });
+            }
+        }
+        Ok(Some(Record { bytes: strip_terminator(&self.spill), line, quoted }))
+    }
+
+    /// Appends the next physical line to the spill buffer; `Ok(false)` at the end of input.
+    fn append_line(&mut self) -> Result<bool, LineError> {
+        let start = self.spill.len();
         loop {
-            let available = match self.inner.fill_buf() {
-                Ok(bytes) => bytes,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(LineError::Io(e)),
-            };
+            let available = fill(&mut self.inner)?;
             if available.is_empty() {
-                if buf.len() > start {
+                if self.spill.len() > start {
                     self.lines_read += 1;
                     return Ok(true);
                 }
@@ -56,16 +107,26 @@ impl<R: BufRead> LineReader<R> {
                 Some(i) => (i + 1, true),
                 None => (available.len(), false),
             };
-            buf.extend_from_slice(&available[..taken]);
+            self.spill.extend_from_slice(&available[..taken]);
             self.inner.consume(taken);
             self.bytes_read += taken as u64;
-            if buf.len() - start > self.max_line_bytes {
+            if self.spill.len() - start > self.max_line_bytes + 2 {
                 return Err(LineError::TooLong { line: self.lines_read + 1, limit: self.max_line_bytes });
             }
             if done {
                 self.lines_read += 1;
                 return Ok(true);
             }
+        }
+    }
+}
+
+fn fill<R: Read>(reader: &mut BufReader<R>) -> Result<&[u8], LineError> {
+    loop {
+        match reader.fill_buf() {
+            Ok(_) => return Ok(reader.buffer()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(LineError::Io(e)),
         }
     }
 }
@@ -103,13 +164,22 @@ impl FieldSplitter {
     /// Splits `record` (no terminator). Unquoted records, nearly all of them, are
     /// split in place; quoted ones go through `csv_core` for RFC 4180 unescaping.
     pub fn split(&mut self, record: &[u8]) {
+        self.split_known(record, memchr::memchr(b'"', record).is_some());
+    }
+
+    /// [`Self::split`] when the caller already knows whether `record` holds a quote.
+    pub fn split_known(&mut self, record: &[u8], quoted: bool) {
         self.ranges.clear();
-        self.quoted = memchr::memchr(b'"', record).is_some();
+        self.quoted = quoted;
         if !self.quoted {
+            // A plain loop beats memchr here: fields are short, so a search
+            // would be restarted every few bytes.
             let mut start = 0;
-            for comma in memchr::memchr_iter(b',', record) {
-                self.ranges.push((start, comma));
-                start = comma + 1;
+            for (i, b) in record.iter().enumerate() {
+                if *b == b',' {
+                    self.ranges.push((start, i));
+                    start = i + 1;
+                }
             }
             self.ranges.push((start, record.len()));
             return;
@@ -182,21 +252,35 @@ mod tests {
         assert_eq!(fields("\"\",\"\""), ["", ""]);
     }
 
-    #[test]
-    fn reads_lines_with_limit() {
-        let data = b"ab\r\ncd\n\nlast";
-        let mut r = LineReader::new(&data[..], 10);
-        let mut buf = Vec::new();
-        let mut lines = Vec::new();
-        while r.append_line(&mut buf).unwrap_or(false) {
-            lines.push(String::from_utf8_lossy(strip_terminator(&buf)).into_owned());
-            buf.clear();
+    fn records(data: &[u8], limit: usize) -> (Vec<(u64, String)>, Option<LineError>) {
+        let mut reader = RecordReader::new(data, limit);
+        let mut out = Vec::new();
+        loop {
+            match reader.next_record() {
+                Ok(Some(r)) => out.push((r.line, String::from_utf8_lossy(r.bytes).into_owned())),
+                Ok(None) => return (out, None),
+                Err(e) => return (out, Some(e)),
+            }
         }
-        assert_eq!(lines, ["ab", "cd", "", "last"]);
-        assert_eq!(r.lines_read(), 4);
-        let mut r = LineReader::new(&b"short\nmuch too long\n"[..], 8);
-        assert!(r.append_line(&mut buf).is_ok());
-        assert!(matches!(r.append_line(&mut buf), Err(LineError::TooLong { line: 2, limit: 8 })));
+    }
+
+    #[test]
+    fn reads_records_with_line_numbers() {
+        let (recs, err) = records(b"ab\r\ncd\n\n\"q\nx\",y\nlast", 64);
+        assert!(err.is_none());
+        let expected = [(1, "ab"), (2, "cd"), (3, ""), (4, "\"q\nx\",y"), (6, "last")];
+        assert_eq!(recs, expected.map(|(l, s)| (l, s.to_owned())));
+    }
+
+    #[test]
+    fn refuses_long_lines_and_unclosed_quotes() {
+        let (recs, err) = records(b"short\nmuch too long\n", 8);
+        assert_eq!(recs.len(), 1);
+        assert!(matches!(err, Some(LineError::TooLong { line: 2, limit: 8 })), "{err:?}");
+        let (_, err) = records(b"a,\"open\nstill open\n", 64);
+        assert!(matches!(err, Some(LineError::UnclosedQuote { line: 1 })), "{err:?}");
+        let (recs, err) = records(b"12345678\n", 8);
+        assert!(err.is_none() && recs.len() == 1);
     }
 
     #[test]

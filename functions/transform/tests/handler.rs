@@ -1,0 +1,170 @@
+//! The handler against in-memory storage and topics, with the sample S3 and
+//! SNS-wrapped events.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use zipster_aws::memory::{MemoryNotify, MemoryStorage};
+use zipster_core::Limits;
+use zipster_transform::{Config, handle};
+
+fn config(dir: &Path) -> Config {
+    Config {
+        staging_bucket: "staging".into(),
+        errors_bucket: "errors".into(),
+        topic_arn: "arn:topic:transform".into(),
+        alerts_topic_arn: Some("arn:topic:alerts".into()),
+        limits: Limits::default(),
+        work_dir: dir.to_path_buf(),
+    }
+}
+
+fn testdata(path: &str) -> Vec<u8> {
+    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(path)).expect("testdata file")
+}
+
+fn event(name: &str) -> Value {
+    serde_json::from_slice(&testdata(&format!("events/{name}"))).expect("event JSON")
+}
+
+#[tokio::test]
+async fn direct_event_stages_accepted_rows_and_reports_rejects() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = MemoryStorage::default();
+    let notify = MemoryNotify::default();
+    let key = "incoming/zip codes été+1.csv";
+    let input = testdata("zipcodes/sample.csv");
+    storage.put("zipster-dev-input", key, input.clone());
+
+    let result = handle(event("s3-put.json"), &storage, &notify, &config(dir.path())).await.expect("handled");
+
+    assert_eq!(result["objects"][0]["status"], "staged");
+    let staged = storage.get("staging", key).expect("staged object");
+    let mut expected_rows = Vec::new();
+    zipster_core::transform(&input[..], &mut expected_rows, Vec::new(), &Limits::default()).expect("transform");
+    assert_eq!(staged.body, expected_rows);
+    let rejects = storage.get("errors", &format!("{key}.rejects.jsonl")).expect("rejects");
+    assert_eq!(String::from_utf8_lossy(&rejects.body).lines().count(), 5);
+    let summary: Value =
+        serde_json::from_slice(&storage.get("errors", &format!("{key}.summary.json")).expect("summary").body)
+            .expect("JSON");
+    assert_eq!(summary["summary"]["accepted"], 9);
+    assert_eq!(summary["summary"]["rejected"], 5);
+    assert_eq!(summary["version_id"], "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY");
+    // The input is untouched.
+    assert_eq!(storage.get("zipster-dev-input", key).expect("input").body, input);
+
+    let published = notify.published();
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].topic_arn, "arn:topic:transform");
+    assert!(published[0].message.contains("9 rows accepted, 5 rejected"), "{}", published[0].message);
+    // Scratch files are gone.
+    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
+}
+
+#[tokio::test]
+async fn sns_wrapped_event_processes_every_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = MemoryStorage::default();
+    let notify = MemoryNotify::default();
+    let sample = testdata("zipcodes/sample.csv");
+    for key in ["a.csv", "b.csv", "dir/c d.csv"] {
+        storage.put("zipster-dev-input", key, sample.clone());
+    }
+    handle(event("sns-wrapped.json"), &storage, &notify, &config(dir.path())).await.expect("handled");
+    for key in ["a.csv", "b.csv", "dir/c d.csv"] {
+        assert!(storage.get("staging", key).is_some(), "{key} staged");
+    }
+    assert_eq!(notify.published().len(), 3);
+}
+
+#[tokio::test]
+async fn refused_file_stages_nothing_and_alerts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = MemoryStorage::default();
+    let notify = MemoryNotify::default();
+    let key = "incoming/zip codes été+1.csv";
+    storage.put("zipster-dev-input", key, testdata("zipcodes/cases/missing_columns/input.csv"));
+
+    let result = handle(event("s3-put.json"), &storage, &notify, &config(dir.path())).await.expect("handled");
+
+    assert_eq!(result["objects"][0]["status"], "refused");
+    assert!(storage.get("staging", key).is_none());
+    let summary =
+        String::from_utf8(storage.get("errors", &format!("{key}.summary.json")).expect("summary").body).expect("UTF-8");
+    assert!(summary.contains("lacks required column: ZipCodeType"), "{summary}");
+    let topics: Vec<_> = notify.published().into_iter().map(|p| p.topic_arn).collect();
+    assert_eq!(topics, ["arn:topic:transform", "arn:topic:alerts"]);
+}
+
+#[tokio::test]
+async fn oversized_file_is_refused_before_reading() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = MemoryStorage::default();
+    let notify = MemoryNotify::default();
+    storage.put("zipster-dev-input", "incoming/zip codes été+1.csv", testdata("zipcodes/sample.csv"));
+    let mut config = config(dir.path());
+    config.limits.max_input_bytes = 100;
+    let result = handle(event("s3-put.json"), &storage, &notify, &config).await.expect("handled");
+    assert_eq!(result["objects"][0]["status"], "refused");
+    assert!(result["objects"][0]["summary"]["error"].as_str().is_some_and(|e| e.contains("over the limit of 100")));
+}
+
+#[tokio::test]
+async fn failed_upload_fails_the_invocation_and_stages_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = MemoryStorage::default();
+    let notify = MemoryNotify::default();
+    let key = "incoming/zip codes été+1.csv";
+    storage.put("zipster-dev-input", key, testdata("zipcodes/sample.csv"));
+    storage.fail_uploads_to("errors");
+
+    let error = handle(event("s3-put.json"), &storage, &notify, &config(dir.path())).await.expect_err("must fail");
+
+    assert!(error.to_string().contains("PutObject s3://errors/"), "{error}");
+    assert!(storage.get("staging", key).is_none(), "nothing staged before the report is durable");
+    assert!(storage.get("zipster-dev-input", key).is_some());
+    assert_eq!(notify.published()[0].topic_arn, "arn:topic:alerts");
+}
+
+#[tokio::test]
+async fn missing_object_and_garbage_events_fail() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = MemoryStorage::default();
+    let notify = MemoryNotify::default();
+    let error = handle(event("s3-put.json"), &storage, &notify, &config(dir.path())).await.expect_err("no object");
+    assert!(error.to_string().contains("does not exist"), "{error}");
+    let error = handle(json!({"not": "an event"}), &storage, &notify, &config(dir.path())).await.expect_err("garbage");
+    assert!(error.to_string().starts_with("event:"), "{error}");
+}
+
+#[tokio::test]
+async fn publish_failure_does_not_fail_a_transform() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = MemoryStorage::default();
+    let notify = MemoryNotify::default();
+    notify.set_failing(true);
+    storage.put("zipster-dev-input", "incoming/zip codes été+1.csv", testdata("zipcodes/sample.csv"));
+    handle(event("s3-put.json"), &storage, &notify, &config(dir.path())).await.expect("handled");
+    assert!(storage.get("staging", "incoming/zip codes été+1.csv").is_some());
+}
+
+#[test]
+fn config_from_env_names_what_is_missing() {
+    let env = |pairs: &'static [(&'static str, &'static str)]| {
+        move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+    };
+    let err = Config::from_env(env(&[("STAGING_BUCKET", "s")])).expect_err("missing");
+    assert_eq!(err.to_string(), "environment variable ERRORS_BUCKET is not set");
+    let err = Config::from_env(env(&[
+        ("STAGING_BUCKET", "s"),
+        ("ERRORS_BUCKET", "e"),
+        ("TRANSFORM_TOPIC_ARN", "t"),
+        ("MAX_LINE_BYTES", "lots"),
+    ]))
+    .expect_err("bad number");
+    assert!(err.to_string().contains("MAX_LINE_BYTES"));
+    let ok = Config::from_env(env(&[("STAGING_BUCKET", "s"), ("ERRORS_BUCKET", "e"), ("TRANSFORM_TOPIC_ARN", "t")]))
+        .expect("config");
+    assert_eq!(ok.alerts_topic_arn, None);
+}
