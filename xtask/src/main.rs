@@ -5,6 +5,11 @@
 //! seed-db, near, local) live in `zipster-ops`, which this binary runs, so that a
 //! `cargo xtask transform` never waits for the SDK to compile.
 
+mod bench;
+mod ci;
+mod lint;
+mod synth;
+mod template_diff;
 mod tools;
 mod transform;
 
@@ -24,6 +29,20 @@ struct Cli {
 enum Command {
     /// Transform a local CSV file into <out>/accepted.csv, rejects.jsonl and summary.json.
     Transform(transform::Args),
+    /// Write infra/templates/<stage>.json for every stage in infra/stages.toml.
+    Synth {
+        /// Fail (with the command to fix it) if a committed template is stale.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Run cfn-lint and checkov on every template.
+    Lint,
+    /// Markdown of the resources added, removed, changed or replaced between two templates directories.
+    TemplateDiff { old_dir: PathBuf, new_dir: PathBuf },
+    /// The whole test suite, as CI runs it (installs or starts what it needs first).
+    Ci,
+    /// Benchmarks that print ratios against a baseline measured in the same run.
+    Bench(bench::Args),
     /// Install the project-local Python tools (moto, cfn-lint, checkov, cargo-lambda) into .tools/venv.
     Tools,
     /// Commands that need AWS or a database: deploy, destroy, diff, seed-db, near, local...
@@ -31,10 +50,24 @@ enum Command {
     Ops(Vec<String>),
 }
 
-fn main() -> Result<()> {
-    let cli = Cli::parse();
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Transform(args) => transform::run(&args),
+        Command::Synth { check } => synth::run(check),
+        Command::Lint => lint::run(),
+        Command::TemplateDiff { old_dir, new_dir } => template_diff::run(&old_dir, &new_dir),
+        Command::Ci => ci::run(),
+        Command::Bench(args) => bench::run(&args),
         Command::Tools => tools::ensure_venv().map(drop),
         Command::Ops(args) => ops(&args),
     }

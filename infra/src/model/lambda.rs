@@ -1,0 +1,84 @@
+//! Lambda functions, invoke permissions and asynchronous invocation settings.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{Expr, Tag};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Function {
+    pub function_name: String,
+    pub description: String,
+    pub handler: &'static str,
+    pub runtime: &'static str,
+    pub architectures: Vec<&'static str>,
+    pub code: Code,
+    pub role: Expr,
+    pub memory_size: u32,
+    pub timeout: u32,
+    pub environment: Environment,
+    pub logging_config: LoggingConfig,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpc_config: Option<VpcConfig>,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Code {
+    #[serde(rename = "S3Bucket")]
+    pub s3_bucket: Expr,
+    #[serde(rename = "S3Key")]
+    pub s3_key: Expr,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Environment {
+    pub variables: BTreeMap<String, Expr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct LoggingConfig {
+    pub log_group: Expr,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VpcConfig {
+    pub security_group_ids: Vec<Expr>,
+    pub subnet_ids: Vec<Expr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Permission {
+    pub action: &'static str,
+    pub function_name: Expr,
+    pub principal: &'static str,
+    pub source_arn: Expr,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EventInvokeConfig {
+    pub function_name: Expr,
+    pub qualifier: &'static str,
+    pub maximum_retry_attempts: u32,
+    pub maximum_event_age_in_seconds: u32,
+    pub destination_config: DestinationConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DestinationConfig {
+    pub on_failure: OnFailure,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OnFailure {
+    pub destination: Expr,
+}

@@ -1,0 +1,219 @@
+//! Stage settings, parsed from `infra/stages.toml` (text in, values out: no I/O).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    #[error("stages.toml: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("stage {stage}: {problem}")]
+    Invalid { stage: String, problem: String },
+    #[error("no stage named {0:?} in stages.toml")]
+    Unknown(String),
+}
+
+/// Everything that differs between stages.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageConfig {
+    /// The table's name in stages.toml; prefixes every resource name (`zipster-<name>-…`).
+    #[serde(skip)]
+    pub name: String,
+    pub region: String,
+    /// A Graviton type (the host runs the arm64 AMI).
+    pub instance_type: String,
+    pub database_volume_gb: u32,
+    pub log_retention_days: u32,
+    /// A /16; the two private subnets take its first two /24s.
+    pub vpc_cidr: String,
+    pub notifications: Notifications,
+    pub alarms: Alarms,
+    pub transform: FunctionSettings,
+    pub load: FunctionSettings,
+    pub migrate: FunctionSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notifications {
+    pub emails: Vec<String>,
+    /// E.164 phone numbers (`+` and digits).
+    pub sms: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alarms {
+    pub period_seconds: u32,
+    pub function_errors_threshold: u32,
+    pub dead_letter_messages_threshold: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunctionSettings {
+    pub memory_mb: u32,
+    pub timeout_seconds: u32,
+}
+
+/// The values CloudWatch Logs accepts for a log group's retention.
+const RETENTION_DAYS: &[u32] =
+    &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+impl StageConfig {
+    /// Every stage in `stages.toml`, in name order, each validated.
+    pub fn from_toml(text: &str) -> Result<Vec<Self>, StageError> {
+        let tables: BTreeMap<String, StageConfig> = toml::from_str(text)?;
+        tables
+            .into_iter()
+            .map(|(name, mut stage)| {
+                stage.name = name;
+                stage.validate()?;
+                Ok(stage)
+            })
+            .collect()
+    }
+
+    /// The stage called `name`.
+    pub fn named(text: &str, name: &str) -> Result<Self, StageError> {
+        Self::from_toml(text)?.into_iter().find(|s| s.name == name).ok_or_else(|| StageError::Unknown(name.to_owned()))
+    }
+
+    /// The prefix of every physical name in the stage: `zipster-<stage>`.
+    pub fn prefix(&self) -> String {
+        format!("zipster-{}", self.name)
+    }
+
+    fn validate(&self) -> Result<(), StageError> {
+        let invalid = |problem: String| Err(StageError::Invalid { stage: self.name.clone(), problem });
+        // Bucket names are `zipster-<stage>-staging-<account>-<region>` and must fit in 63 characters.
+        if self.name.is_empty()
+            || self.name.len() > 8
+            || !self.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            || !self.name.starts_with(|c: char| c.is_ascii_lowercase())
+        {
+            return invalid("the name must be 1 to 8 lowercase letters or digits, starting with a letter".into());
+        }
+        let region_ok = self.region.split('-').count() >= 3
+            && self.region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !region_ok {
+            return invalid(format!("region {:?} does not look like an AWS region", self.region));
+        }
+        if !self.instance_type.contains("g.") {
+            return invalid(format!("instance_type {:?} is not a Graviton (arm64) type", self.instance_type));
+        }
+        if !(8..=16384).contains(&self.database_volume_gb) {
+            return invalid(format!("database_volume_gb {} is outside 8..=16384", self.database_volume_gb));
+        }
+        if !RETENTION_DAYS.contains(&self.log_retention_days) {
+            return invalid(format!("log_retention_days {} is not one of {RETENTION_DAYS:?}", self.log_retention_days));
+        }
+        if !is_slash16(&self.vpc_cidr) {
+            return invalid(format!("vpc_cidr {:?} is not an a.b.0.0/16 block", self.vpc_cidr));
+        }
+        if let Some(email) = self.notifications.emails.iter().find(|e| !looks_like_email(e)) {
+            return invalid(format!("{email:?} is not an email address"));
+        }
+        if let Some(phone) = self.notifications.sms.iter().find(|p| !is_e164(p)) {
+            return invalid(format!("{phone:?} is not an E.164 phone number (+ then 8 to 15 digits)"));
+        }
+        let period = self.alarms.period_seconds;
+        if !(period == 10 || period == 30 || (period > 0 && period.is_multiple_of(60))) {
+            return invalid(format!("alarms.period_seconds {period} must be 10, 30 or a multiple of 60"));
+        }
+        for (function, settings) in [("transform", self.transform), ("load", self.load), ("migrate", self.migrate)] {
+            if !(128..=10240).contains(&settings.memory_mb) {
+                return invalid(format!("{function}.memory_mb {} is outside 128..=10240", settings.memory_mb));
+            }
+            if !(1..=900).contains(&settings.timeout_seconds) {
+                return invalid(format!("{function}.timeout_seconds {} is outside 1..=900", settings.timeout_seconds));
+            }
+        }
+        Ok(())
+    }
+
+    /// The `index`-th /24 of the stage's /16.
+    pub fn subnet_cidr(&self, index: u8) -> String {
+        let mut octets = self.vpc_cidr.split(['.', '/']);
+        let (a, b) = (octets.next().unwrap_or("10"), octets.next().unwrap_or("0"));
+        format!("{a}.{b}.{index}.0/24")
+    }
+}
+
+fn is_slash16(cidr: &str) -> bool {
+    let Some((address, "16")) = cidr.split_once('/') else { return false };
+    let octets: Vec<&str> = address.split('.').collect();
+    octets.len() == 4 && octets.iter().all(|o| o.parse::<u8>().is_ok()) && octets[2] == "0" && octets[3] == "0"
+}
+
+fn looks_like_email(s: &str) -> bool {
+    s.split_once('@')
+        .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !s.contains(char::is_whitespace))
+}
+
+fn is_e164(s: &str) -> bool {
+    s.strip_prefix('+')
+        .is_some_and(|digits| (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const STAGES: &str = include_str!("../stages.toml");
+
+    #[test]
+    fn the_committed_stages_parse_and_are_valid() {
+        let stages = StageConfig::from_toml(STAGES).unwrap();
+        let names: Vec<&str> = stages.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["dev", "local", "prod"]);
+        let prod = StageConfig::named(STAGES, "prod").unwrap();
+        assert_eq!(prod.prefix(), "zipster-prod");
+        assert_eq!(prod.subnet_cidr(1), "10.42.1.0/24");
+    }
+
+    #[test]
+    fn an_unknown_stage_is_an_error() {
+        assert!(matches!(StageConfig::named(STAGES, "qa"), Err(StageError::Unknown(name)) if name == "qa"));
+    }
+
+    fn with(key: &str, value: &str) -> String {
+        STAGES
+            .lines()
+            .map(
+                |line| {
+                    if line.starts_with(&format!("{key} = ")) { format!("{key} = {value}") } else { line.to_owned() }
+                },
+            )
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn invalid_settings_are_rejected_with_the_stage_and_the_problem() {
+        let cases = [
+            ("log_retention_days", "10", "log_retention_days 10"),
+            ("instance_type", "\"t3.micro\"", "Graviton"),
+            ("vpc_cidr", "\"10.1.2.0/24\"", "vpc_cidr"),
+            ("region", "\"Ireland\"", "region"),
+            ("notifications", "{ emails = [\"nobody\"], sms = [] }", "email"),
+            ("notifications", "{ emails = [], sms = [\"0123\"] }", "E.164"),
+            ("transform", "{ memory_mb = 64, timeout_seconds = 10 }", "transform.memory_mb"),
+            ("load", "{ memory_mb = 256, timeout_seconds = 901 }", "load.timeout_seconds"),
+        ];
+        for (key, value, expected) in cases {
+            let error = StageConfig::from_toml(&with(key, value)).unwrap_err().to_string();
+            assert!(error.contains(expected), "{key} = {value}: {error}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_names_are_rejected() {
+        assert!(StageConfig::from_toml(&STAGES.replace("[dev]", "[dev]\nregoin = \"x\"")).is_err());
+        let error = StageConfig::from_toml(&STAGES.replace("[dev]", "[Dev_Stage]")).unwrap_err().to_string();
+        assert!(error.contains("lowercase"), "{error}");
+    }
+}

@@ -1,0 +1,47 @@
+//! `cargo xtask lint`: cfn-lint and checkov (from the project's venv) on every
+//! committed template. Both must pass clean: cfn-lint without errors or warnings,
+//! checkov without failed checks (skips live in each resource's `Metadata.checkov`).
+
+use anyhow::{Result, bail};
+use xshell::{Shell, cmd};
+use zipster_infra::StageConfig;
+use zipster_infra::synth::{STAGES_FILE, TEMPLATES_DIR};
+
+use crate::{project_root, tools};
+
+pub fn run() -> Result<()> {
+    crate::synth::run(true)?;
+    let root = project_root();
+    let stages = StageConfig::from_toml(&std::fs::read_to_string(root.join(STAGES_FILE))?)?;
+    let templates: Vec<String> = stages.iter().map(|s| format!("{TEMPLATES_DIR}/{}.json", s.name)).collect();
+    let cfn_lint = tools::venv_tool("cfn-lint")?;
+    let checkov = tools::venv_tool("checkov")?;
+    let sh = Shell::new()?;
+    sh.change_dir(&root);
+
+    let mut failed = Vec::new();
+    // Linted in the stage's own region: resource types and instance types differ by region.
+    // cfn-lint's exit code is a bit mask (2 errors, 4 warnings, 8 informational);
+    // informational findings are advice, errors and warnings fail.
+    for (stage, template) in stages.iter().zip(&templates) {
+        let region = &stage.region;
+        if cmd!(sh, "{cfn_lint} --regions {region} --non-zero-exit-code warning -- {template}").run().is_err() {
+            failed.push("cfn-lint");
+        }
+    }
+    let files: Vec<String> = templates.iter().flat_map(|t| ["--file".to_owned(), t.clone()]).collect();
+    let checkov_ok = cmd!(sh, "{checkov} --framework cloudformation --compact --quiet --skip-download {files...}")
+        .env("BC_SKIP_MAPPING", "TRUE")
+        .env("CHECKOV_RUN_SCA_PACKAGE_SCAN_V2", "false")
+        .run()
+        .is_ok();
+    if !checkov_ok {
+        failed.push("checkov");
+    }
+    failed.dedup();
+    if !failed.is_empty() {
+        bail!("{} reported problems in {TEMPLATES_DIR}", failed.join(" and "));
+    }
+    eprintln!("cfn-lint and checkov: {} templates clean", templates.len());
+    Ok(())
+}
