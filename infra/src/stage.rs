@@ -56,6 +56,13 @@ pub struct Alarms {
 pub struct FunctionSettings {
     pub memory_mb: u32,
     pub timeout_seconds: u32,
+    /// Lambda's `/tmp`, where the transform keeps the input and its outputs.
+    #[serde(default = "default_ephemeral_storage_mb")]
+    pub ephemeral_storage_mb: u32,
+}
+
+const fn default_ephemeral_storage_mb() -> u32 {
+    512
 }
 
 /// The values CloudWatch Logs accepts for a log group's retention.
@@ -126,6 +133,12 @@ impl StageConfig {
         for (function, settings) in [("transform", self.transform), ("load", self.load), ("migrate", self.migrate)] {
             if !(128..=10240).contains(&settings.memory_mb) {
                 return invalid(format!("{function}.memory_mb {} is outside 128..=10240", settings.memory_mb));
+            }
+            if !(512..=10240).contains(&settings.ephemeral_storage_mb) {
+                return invalid(format!(
+                    "{function}.ephemeral_storage_mb {} is outside 512..=10240",
+                    settings.ephemeral_storage_mb
+                ));
             }
             if !(1..=900).contains(&settings.timeout_seconds) {
                 return invalid(format!("{function}.timeout_seconds {} is outside 1..=900", settings.timeout_seconds));

@@ -349,8 +349,11 @@ fn every_taggable_resource_is_tagged_with_project_and_stage_in_every_stage() {
     }
 }
 
+type Check = fn(&StageConfig, &Value);
+type Mutation = Box<dyn FnOnce(&mut Value)>;
+
 /// Runs `check` on the dev template after `mutate`; true if the check fails.
-fn catches(check: fn(&StageConfig, &Value), mutate: impl FnOnce(&mut Value)) -> bool {
+fn catches(check: Check, mutate: impl FnOnce(&mut Value)) -> bool {
     let (stage, mut template) = templates().into_iter().find(|(s, _)| s.name == "dev").unwrap();
     mutate(&mut template);
     std::panic::catch_unwind(AssertUnwindSafe(|| check(&stage, &template))).is_err()
@@ -363,7 +366,7 @@ fn role_statements(template: &mut Value) -> &mut Vec<Value> {
 
 #[test]
 fn the_checks_reject_insecure_templates() {
-    let cases: Vec<(&str, fn(&StageConfig, &Value), Box<dyn FnOnce(&mut Value)>)> = vec![
+    let cases: Vec<(&str, Check, Mutation)> = vec![
         (
             "a bucket allowing public policies",
             every_bucket_is_private_encrypted_versioned_and_tls_only,

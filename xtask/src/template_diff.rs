@@ -104,7 +104,9 @@ pub fn diff(old: &BTreeMap<String, Value>, new: &BTreeMap<String, Value>) -> BTr
             file.file_removed = !new.contains_key(name);
             (name.clone(), file)
         })
-        .filter(|(_, file)| !file.resources.is_empty() || !file.other.is_empty() || file.file_added || file.file_removed)
+        .filter(|(_, file)| {
+            !file.resources.is_empty() || !file.other.is_empty() || file.file_added || file.file_removed
+        })
         .collect()
 }
 
@@ -276,7 +278,10 @@ mod tests {
         assert_eq!(file.other, [("Outputs".to_owned(), "Url".to_owned(), "added")]);
 
         let markdown = render(&diffs);
-        assert!(markdown.contains("| ⚠️ replaced | `Input` | `AWS::S3::Bucket` | **BucketName** (replacement) |"), "{markdown}");
+        assert!(
+            markdown.contains("| ⚠️ replaced | `Input` | `AWS::S3::Bucket` | **BucketName** (replacement) |"),
+            "{markdown}"
+        );
         assert!(markdown.contains("1 resource(s) replaced"), "{markdown}");
         assert!(markdown.contains("| ✏️ modified | `Fn` |"), "{markdown}");
     }

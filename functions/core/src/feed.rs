@@ -298,12 +298,12 @@ pub fn coordinate(value: &[u8]) -> Result<Hundredths, Invalid> {
 
 pub fn latitude(value: &[u8]) -> Result<Hundredths, Invalid> {
     let c = coordinate(value)?;
-    if c.0.abs() <= 90_00 { Ok(c) } else { Err(Invalid::LatitudeRange) }
+    if c.0.abs() <= 9_000 { Ok(c) } else { Err(Invalid::LatitudeRange) }
 }
 
 pub fn longitude(value: &[u8]) -> Result<Hundredths, Invalid> {
     let c = coordinate(value)?;
-    if c.0.abs() <= 180_00 { Ok(c) } else { Err(Invalid::LongitudeRange) }
+    if c.0.abs() <= 18_000 { Ok(c) } else { Err(Invalid::LongitudeRange) }
 }
 
 /// The spelling of an unknown coordinate in the export.

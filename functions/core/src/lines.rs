@@ -67,14 +67,15 @@ impl<R: Read> RecordReader<R> {
         let line = self.lines_read + 1;
         // Fast path: the whole line is already buffered and holds no quote.
         let buffered = fill(&mut self.inner)?;
-        if let Some(end) = memchr::memchr(b'\n', buffered) {
-            if end <= self.max_line_bytes && memchr::memchr(b'"', &buffered[..end]).is_none() {
-                self.lent = end + 1;
-                self.bytes_read += self.lent as u64;
-                self.lines_read += 1;
-                let bytes = strip_terminator(&self.inner.buffer()[..end + 1]);
-                return Ok(Some(Record { bytes, line, quoted: false }));
-            }
+        if let Some(end) = memchr::memchr(b'\n', buffered)
+            && end <= self.max_line_bytes
+            && memchr::memchr(b'"', &buffered[..end]).is_none()
+        {
+            self.lent = end + 1;
+            self.bytes_read += self.lent as u64;
+            self.lines_read += 1;
+            let bytes = strip_terminator(&self.inner.buffer()[..end + 1]);
+            return Ok(Some(Record { bytes, line, quoted: false }));
         }
         if !self.append_line()? {
             return Ok(None);
@@ -85,7 +86,7 @@ impl<R: Read> RecordReader<R> {
                 return Err(LineError::UnclosedQuote { line });
             }
             if self.spill.len() > self.max_line_bytes {
-                return Err(LineError::TooLong { line, limit: self.max_line_bytes });
+                return Err(LineError::UnclosedQuote { line });
             }
         }
         Ok(Some(Record { bytes: strip_terminator(&self.spill), line, quoted }))

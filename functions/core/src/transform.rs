@@ -64,7 +64,7 @@ pub enum FileError {
     NoRows,
     #[error("line {line} is longer than {limit} bytes (the limit for one line)")]
     LineTooLong { line: u64, limit: usize },
-    #[error("line {line}: a quoted field is never closed")]
+    #[error("line {line}: a quoted field is not closed within the line limit")]
     UnclosedQuote { line: u64 },
     #[error("reading the input: {0}")]
     Read(io::Error),
@@ -137,7 +137,7 @@ pub fn transform(
     mut accepted: impl Write,
     mut rejects: impl Write,
     limits: &Limits,
-) -> Result<Summary, Failure> {
+) -> Result<Summary, Box<Failure>> {
     transform_dyn(&mut input, &mut accepted, &mut rejects, limits)
 }
 
@@ -150,14 +150,14 @@ fn transform_dyn(
     accepted: &mut dyn Write,
     rejects: &mut dyn Write,
     limits: &Limits,
-) -> Result<Summary, Failure> {
+) -> Result<Summary, Box<Failure>> {
     let mut state = State::new(input, accepted, rejects, limits);
     match state.run() {
         Ok(()) => Ok(state.summary()),
         Err(error) => {
             let mut summary = state.summary();
             summary.error = Some(error.to_string());
-            Err(Failure { error, summary })
+            Err(Box::new(Failure { error, summary }))
         }
     }
 }

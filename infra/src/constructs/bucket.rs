@@ -111,7 +111,7 @@ impl PrivateBucket<'_> {
             )
             .checkov_skip(
                 "CKV_AWS_145",
-                "SSE-S3 is enough for public zip code data and keeps S3 event notifications to SNS working.",
+                "SSE-S3 encrypts at rest; a KMS key would add a key policy and per-request cost for public zip code data.",
             );
         // S3 checks that it may publish to the topic when the notification is created.
         if let Some((_, topic_policy)) = self.notify {

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use crate::model::cloudwatch::{Alarm, Dimension};
 use crate::model::iam::{InlinePolicy, PolicyDocument, Role, Statement};
 use crate::model::lambda::{
-    Code, DestinationConfig, Environment, EventInvokeConfig, Function, LoggingConfig, OnFailure, VpcConfig,
+    Code, DestinationConfig, Environment, EphemeralStorage, EventInvokeConfig, Function, LoggingConfig, OnFailure,
+    VpcConfig,
 };
 use crate::model::logs::LogGroup;
 use crate::model::{Expr, Resource, Template};
@@ -126,7 +127,8 @@ impl LambdaFunction<'_> {
             memory_size: self.settings.memory_mb,
             timeout: self.settings.timeout_seconds,
             environment: Environment { variables },
-            logging_config: LoggingConfig { log_group: Expr::reference(&log_group_id) },
+            logging_config: LoggingConfig { log_group: Expr::reference(&log_group_id), log_format: "JSON" },
+            ephemeral_storage: EphemeralStorage { size: self.settings.ephemeral_storage_mb },
             vpc_config: self.vpc,
             tags: tags(stage),
         };

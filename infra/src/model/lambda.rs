@@ -20,6 +20,7 @@ pub struct Function {
     pub timeout: u32,
     pub environment: Environment,
     pub logging_config: LoggingConfig,
+    pub ephemeral_storage: EphemeralStorage,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vpc_config: Option<VpcConfig>,
     pub tags: Vec<Tag>,
@@ -43,6 +44,14 @@ pub struct Environment {
 #[serde(rename_all = "PascalCase")]
 pub struct LoggingConfig {
     pub log_group: Expr,
+    /// JSON, so the runtime's tracing subscriber writes structured lines.
+    pub log_format: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EphemeralStorage {
+    pub size: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

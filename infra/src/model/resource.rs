@@ -36,24 +36,6 @@ impl Resource {
         }
         self
     }
-
-    /// Skips cfn-lint rules on this resource (`Metadata.cfn-lint.config.ignore_checks`).
-    pub fn cfn_lint_ignore(mut self, rule: &str) -> Self {
-        let metadata = self.metadata.get_or_insert_with(|| serde_json::json!({}));
-        if let Some(map) = metadata.as_object_mut() {
-            let entry =
-                map.entry("cfn-lint").or_insert_with(|| serde_json::json!({ "config": { "ignore_checks": [] } }));
-            if let Some(rules) = entry.pointer_mut("/config/ignore_checks").and_then(Value::as_array_mut) {
-                rules.push(Value::String(rule.to_owned()));
-            }
-        }
-        self
-    }
-
-    pub fn retain(mut self) -> Self {
-        self.deletion_policy = Some("Retain");
-        self
-    }
 }
 
 impl<P: Into<Properties>> From<P> for Resource {
