@@ -1,0 +1,48 @@
+//! The one error type of the database layer; messages name the object or server and
+//! what to do, never a password.
+
+use crate::rows::RowError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(
+        "cannot reach the database at {target}: {reason}. Is the server running? Locally: \
+         `start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd` \
+         (or `apt-get install mariadb-server`), or set DATABASE_URL"
+    )]
+    Unreachable { target: String, reason: String },
+    #[error(
+        "no database connection within the connect timeout: the server is down, unreachable \
+         or out of connections"
+    )]
+    NoConnection,
+    #[error(transparent)]
+    Rows(#[from] RowError),
+    #[error("{context}: {source}")]
+    Sql {
+        context: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("applying migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Seed(String),
+    #[error("zip code {0} is not in the database")]
+    UnknownZipcode(String),
+    #[error("zip code {0} has no known coordinates")]
+    NoCoordinates(String),
+    #[error("radius must be a finite number of miles, at least 0 (got {0})")]
+    BadRadius(f64),
+}
+
+impl DbError {
+    /// Wraps a driver error with what we were doing; a pool timeout becomes the
+    /// "no connection" error, since that is what it means to an operator.
+    pub fn sql(context: &'static str) -> impl FnOnce(sqlx::Error) -> Self {
+        move |source| match source {
+            sqlx::Error::PoolTimedOut => DbError::NoConnection,
+            source => DbError::Sql { context, source },
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! The function's settings, from its environment.
+
+/// Where results go and how large an object may be.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub load_topic_arn: String,
+    pub alerts_topic_arn: String,
+    /// Larger staged objects are refused before download (Lambda's `/tmp` is finite).
+    pub max_object_bytes: u64,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("environment variable {name} must be a whole number of bytes, got {value:?}")]
+    NotANumber { name: &'static str, value: String },
+}
+
+/// 400 MiB: the staged file and the function's own needs fit the default 512 MiB `/tmp`.
+pub const DEFAULT_MAX_OBJECT_BYTES: u64 = 400 * 1024 * 1024;
+
+impl Config {
+    /// Reads `LOAD_TOPIC_ARN`, `ALERTS_TOPIC_ARN` and optionally `MAX_OBJECT_BYTES`.
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| var(name).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name));
+        let max_object_bytes = match var("MAX_OBJECT_BYTES") {
+            Some(value) => {
+                value.trim().parse().map_err(|_| ConfigError::NotANumber { name: "MAX_OBJECT_BYTES", value })?
+            }
+            None => DEFAULT_MAX_OBJECT_BYTES,
+        };
+        Ok(Self {
+            load_topic_arn: required("LOAD_TOPIC_ARN")?,
+            alerts_topic_arn: required("ALERTS_TOPIC_ARN")?,
+            max_object_bytes,
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_topics_and_limit() {
+        let env = |name: &str| match name {
+            "LOAD_TOPIC_ARN" => Some("arn:load".to_owned()),
+            "ALERTS_TOPIC_ARN" => Some("arn:alerts".to_owned()),
+            "MAX_OBJECT_BYTES" => Some("1000".to_owned()),
+            _ => None,
+        };
+        let config = Config::from_env(env).unwrap();
+        assert_eq!((config.load_topic_arn.as_str(), config.max_object_bytes), ("arn:load", 1000));
+        let err = Config::from_env(|name| env(name).filter(|_| name != "ALERTS_TOPIC_ARN")).unwrap_err();
+        assert_eq!(err, ConfigError::Missing("ALERTS_TOPIC_ARN"));
+    }
+}
