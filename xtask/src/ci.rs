@@ -24,6 +24,9 @@ pub fn run() -> Result<()> {
     step("templates are fresh", || crate::synth::run(true))?;
     step("template linters", crate::lint::run)?;
     step("tests", || Ok(cmd!(sh, "cargo nextest run --workspace --no-fail-fast").run()?))?;
+    step("short fuzz run", || {
+        crate::fuzz::TARGETS.iter().try_for_each(|t| crate::fuzz::fuzz(t, 20, crate::fuzz::Corpus::ReadOnly))
+    })?;
     eprintln!("ci: all green in {:.0?}", started.elapsed());
     Ok(())
 }

@@ -7,6 +7,7 @@
 
 mod bench;
 mod ci;
+mod fuzz;
 mod lint;
 mod synth;
 mod template_diff;
@@ -41,6 +42,8 @@ enum Command {
     TemplateDiff { old_dir: PathBuf, new_dir: PathBuf },
     /// The whole test suite, as CI runs it (installs or starts what it needs first).
     Ci,
+    /// Coverage-guided fuzzing of the transform and the event parsing.
+    Fuzz(fuzz::Args),
     /// Benchmarks that print ratios against a baseline measured in the same run.
     Bench(bench::Args),
     /// Install the project-local Python tools (moto, cfn-lint, checkov, cargo-lambda) into .tools/venv.
@@ -68,6 +71,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::TemplateDiff { old_dir, new_dir } => template_diff::run(&old_dir, &new_dir),
         Command::Ci => ci::run(),
         Command::Bench(args) => bench::run(&args),
+        Command::Fuzz(args) => fuzz::run(&args),
         Command::Tools => tools::ensure_venv().map(drop),
         Command::Ops(args) => ops(&args),
     }

@@ -1,0 +1,38 @@
+//! `deploy --stage local` into moto, with the real deploy code (src/aws/deploy.rs):
+//! the functions built for this machine (`build --host`), the artifact bucket, the
+//! change set, the outputs file. The local stage then runs the same host binaries
+//! as processes, since moto cannot run the zips.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use super::aws::{Clients, REGION};
+use crate::aws::build::Target;
+use crate::aws::deploy::{Code, DeployOptions, deploy as deploy_stage};
+use crate::aws::{Ui, load_stage};
+
+pub const STAGE: &str = "local";
+
+/// Deploys (or updates) the local stage's stack; returns its name.
+pub async fn deploy(root: &Path, clients: &Clients, ui: &mut dyn Ui) -> Result<String> {
+    let stage = load_stage(root, STAGE)?;
+    let options = DeployOptions {
+        stage,
+        root: root.to_path_buf(),
+        code: Code::Build(Target::Host),
+        dry_run: false,
+        // A local stack holds nothing worth keeping: one stuck after a failed
+        // creation is replaced rather than reported.
+        recreate: true,
+        poll: Duration::from_millis(100),
+    };
+    let deploy_clients = crate::aws::Clients::from_config(&clients.config, REGION);
+    Ok(deploy_stage(options, &deploy_clients, ui).await?.stack_name)
+}
+
+/// The stack name the local stage deploys to, without deploying.
+pub fn stack_name(root: &Path) -> Result<String> {
+    Ok(crate::aws::stack_name(&load_stage(root, STAGE)?))
+}

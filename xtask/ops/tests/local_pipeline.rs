@@ -1,0 +1,151 @@
+//! The whole local stage, through `cargo xtask local`'s code: the local template
+//! deployed to its own moto, the real transform and load bootstraps, its own
+//! database. Files go in; staged CSV, rejects, summaries and rows come out.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use zipster_db::testing::{DEFAULT_SERVER_URL, TestDb};
+use zipster_ops::aws::ui::Recorder;
+use zipster_ops::local::aws::Clients;
+use zipster_ops::local::function::LogSink;
+use zipster_ops::local::moto::OwnedMoto;
+use zipster_ops::local::pipeline::{self, LocalStage, Options, Outcome, Trace};
+use zipster_ops::local::{deploy, project_root, target_debug};
+
+fn logs() -> (LogSink, Arc<Mutex<Vec<String>>>) {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&lines);
+    (Arc::new(move |line: &str| sink.lock().unwrap().push(line.to_owned())), lines)
+}
+
+fn case(name: &str, file: &str) -> PathBuf {
+    project_root().join("testdata/zipcodes/cases").join(name).join(file)
+}
+
+fn database_url(db: &TestDb) -> String {
+    let server = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_SERVER_URL.to_owned());
+    let server = server.split_once("://").map_or(server.clone(), |(scheme, rest)| {
+        format!("{scheme}://{}", rest.split_once('/').map_or(rest, |(host, _)| host))
+    });
+    format!("{server}/{}", db.name)
+}
+
+async fn zipcodes(db: &TestDb) -> Vec<String> {
+    sqlx::query_scalar("SELECT ZIPCODE FROM ZIPCODES ORDER BY ZIPCODE").fetch_all(&db.pool).await.unwrap()
+}
+
+/// The zip codes the transform accepts from `input`, by the feed's own rules.
+fn accepted_zipcodes(input: &[u8]) -> Vec<String> {
+    let mut accepted = Vec::new();
+    zipster_core::transform(input, &mut accepted, std::io::sink(), &zipster_core::Limits::default()).unwrap();
+    let mut zips: Vec<String> =
+        String::from_utf8(accepted).unwrap().lines().skip(1).map(|l| l.split(',').next().unwrap().to_owned()).collect();
+    zips.sort();
+    zips
+}
+
+fn notifications_on<'a>(trace: &'a Trace, topic: &str) -> Vec<&'a str> {
+    trace.notifications.iter().filter(|n| n.topic == topic).map(|n| n.message.as_str()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_go_through_the_local_stage_end_to_end() {
+    let Some((db, _)) = TestDb::migrated("files_go_through_the_local_stage_end_to_end").await else { return };
+    let root = project_root();
+    let moto = OwnedMoto::start(&root).await.unwrap();
+    let clients = Clients::new(&moto.endpoint).await;
+    let mut ui = Recorder { answer: true, ..Recorder::default() };
+    let stack_name = deploy::deploy(&root, &clients, &mut ui).await.unwrap();
+    let target = target_debug(&root);
+    let (sink, lines) = logs();
+    let mut options =
+        Options::new(&moto.endpoint, &stack_name, &database_url(&db), pipeline::host_bootstraps(&target), sink);
+    options.retry_delays = vec![Duration::from_millis(50); 2];
+    let stage = LocalStage::start(options).await.unwrap();
+
+    // Good and bad rows: the feed's every-rule case, with its golden outputs.
+    let trace =
+        stage.put(&case("every_rule", "input.csv"), "incoming/every rule.csv", Duration::from_secs(120)).await.unwrap();
+    assert_eq!(trace.outcome, Outcome::Loaded, "{}", trace.render(0));
+    let staging = stage.bucket("StagingBucket").unwrap().to_owned();
+    let errors = stage.bucket("ErrorsBucket").unwrap().to_owned();
+    let staged = stage.object_text(&staging, "incoming/every rule.csv").await.unwrap();
+    assert_eq!(staged, std::fs::read_to_string(case("every_rule", "accepted.csv")).unwrap());
+    let rejects = stage.object_text(&errors, "incoming/every rule.csv.rejects.jsonl").await.unwrap();
+    assert_eq!(rejects, std::fs::read_to_string(case("every_rule", "rejects.jsonl")).unwrap());
+    let golden: Value =
+        serde_json::from_str(&std::fs::read_to_string(case("every_rule", "summary.json")).unwrap()).unwrap();
+    let summary = &trace.transform.as_ref().unwrap()["summary"];
+    for field in ["accepted", "rejected", "blank", "errors_by_field"] {
+        assert_eq!(summary[field], golden[field], "{field}");
+    }
+    let input = std::fs::read(case("every_rule", "input.csv")).unwrap();
+    assert_eq!(zipcodes(&db).await, accepted_zipcodes(&input), "the database holds exactly the accepted rows");
+    assert_eq!(notifications_on(&trace, "TransformTopic").len(), 1, "{:?}", trace.notifications);
+    assert_eq!(notifications_on(&trace, "LoadTopic").len(), 1, "{:?}", trace.notifications);
+    assert!(notifications_on(&trace, "AlertsTopic").is_empty(), "{:?}", trace.notifications);
+    assert!(lines.lock().unwrap().iter().any(|l| l.starts_with("     load |")), "function logs are prefixed");
+
+    // The same S3 event again: the load reports it already loaded and changes nothing.
+    let load_event = stage
+        .service
+        .deliveries()
+        .into_iter()
+        .find(|d| d.function == "LoadFunction" && d.succeeded())
+        .expect("the load was delivered")
+        .event;
+    let served = stage.service.served("LoadFunction").unwrap();
+    let replay = stage.service.invoke_async(served, load_event).await.unwrap();
+    let zipster_ops::local::function::Outcome::Success(body) = replay.attempts.last().unwrap() else {
+        panic!("replay failed: {:?}", replay.attempts)
+    };
+    let body: Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(body["objects"][0]["status"], "already_loaded", "{body}");
+    assert_eq!(zipcodes(&db).await, accepted_zipcodes(&input));
+
+    // The database unreachable for the load: retried, then the on-failure queue and an alarm.
+    stage.service.set_env("LoadFunction", "DATABASE_URL", "mysql://root@127.0.0.1:1/closed").await.unwrap();
+    let sample = root.join("testdata/zipcodes/sample.csv");
+    let trace = stage.put(&sample, "sample.csv", Duration::from_secs(120)).await.unwrap();
+    assert_eq!(trace.outcome, Outcome::Failed, "{}", trace.render(0));
+    let failed = stage.service.deliveries().into_iter().rfind(|d| d.function == "LoadFunction").unwrap();
+    assert_eq!(failed.attempts.len(), 3, "one attempt and two retries: {:?}", failed.attempts);
+    assert!(failed.dead_lettered);
+    let alarms: Vec<_> =
+        trace.notifications.iter().filter(|n| n.topic == "AlertsTopic" && n.subject.starts_with("ALARM")).collect();
+    assert_eq!(alarms.len(), 1, "{:?}", trace.notifications);
+    let input_bucket = stage.bucket("InputBucket").unwrap().to_owned();
+    assert!(stage.object_text(&input_bucket, "sample.csv").await.is_ok(), "the input stays");
+    assert!(stage.object_text(&staging, "sample.csv").await.is_ok(), "the staged object stays");
+    assert_eq!(zipcodes(&db).await, accepted_zipcodes(&input), "nothing of the failed file is loaded");
+
+    let queue = stage.stack.function("LoadFunction").unwrap().on_failure_queue.clone().unwrap();
+    let peek = clients.sqs.receive_message().queue_url(&queue).visibility_timeout(0).send().await.unwrap();
+    let record: Value = serde_json::from_str(peek.messages()[0].body().unwrap()).unwrap();
+    assert_eq!(record["requestContext"]["condition"], "RetriesExhausted");
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], 3);
+    assert!(record["requestContext"]["functionArn"].as_str().unwrap().contains(":function:zipster-local-load"));
+    assert_eq!(record["requestPayload"], failed.event);
+    assert!(record["responsePayload"]["errorMessage"].as_str().unwrap().contains("no database connection"), "{record}");
+
+    // The database back: re-driving the record loads the file fully.
+    stage.service.set_env("LoadFunction", "DATABASE_URL", &database_url(&db)).await.unwrap();
+    let redriven = stage.service.redrive(&queue).await.unwrap();
+    assert_eq!(redriven.len(), 1);
+    assert!(redriven[0].succeeded(), "{:?}", redriven[0].attempts);
+    let mut expected = accepted_zipcodes(&input);
+    expected.extend(accepted_zipcodes(&std::fs::read(&sample).unwrap()));
+    expected.sort();
+    expected.dedup();
+    assert_eq!(zipcodes(&db).await, expected);
+    let left = clients.sqs.receive_message().queue_url(&queue).send().await.unwrap();
+    assert!(left.messages().is_empty(), "the on-failure queue is empty after the re-drive");
+
+    stage.stop().await.unwrap();
+    drop(moto);
+}
