@@ -85,7 +85,7 @@ impl OwnedMoto {
 pub async fn ready(endpoint: &str, within: Duration) -> Result<()> {
     let started = Instant::now();
     loop {
-        if let Ok((200, _)) = request(endpoint, "GET", "/moto-api/data.json", "").await {
+        if answers(endpoint).await {
             break;
         }
         if started.elapsed() > within {
@@ -100,9 +100,11 @@ pub async fn ready(endpoint: &str, within: Duration) -> Result<()> {
     Ok(())
 }
 
-/// Whether something answers as moto at `endpoint`.
+/// Whether something answers as moto at `endpoint`. Its small config document, not
+/// `/moto-api/data.json`: that dump fails with HTTP 500 once a stack is deployed.
 pub async fn answers(endpoint: &str) -> bool {
-    matches!(request(endpoint, "GET", "/moto-api/data.json", "").await, Ok((200, _)))
+    matches!(request(endpoint, "GET", "/moto-api/config", "").await,
+             Ok((status, body)) if (200..300).contains(&status) && body.contains("lambda"))
 }
 
 /// A minimal HTTP/1.1 exchange with moto's own API (`Connection: close`), so that
