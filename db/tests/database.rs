@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap: a panic is the failure report
 //! Against the real server: each test gets its own database (see `zipster_db::testing`).
 
-use sqlx::MySqlPool;
+use sqlx::{Connection, MySqlPool};
 use zipster_core::feed::OUTPUT_HEADER;
 use zipster_db::load::{LoadCounts, LoadOutcome, ObjectVersion, load_csv};
 use zipster_db::testing::TestDb;
@@ -223,4 +223,88 @@ async fn radius_example_after_seeding_the_full_data() {
     assert!(matches!(radius::near(&db.pool, "00000", 2.0).await, Err(DbError::UnknownZipcode(_))));
     assert!(matches!(radius::near(&db.pool, "09340", 2.0).await, Err(DbError::NoCoordinates(_))));
     assert!(radius::near(&db.pool, "07440", 0.0).await.unwrap().iter().all(|n| n.miles == 0.0));
+}
+
+#[tokio::test]
+async fn sql_in_every_text_field_is_stored_verbatim_never_executed() {
+    let Some((db, _)) = TestDb::migrated("sql_in_every_text_field_is_stored_verbatim").await else { return };
+    // The transform's rules reject most of these characters; the load must not rely on
+    // that: whatever reaches it is a bound parameter, never SQL text.
+    let hostile =
+        ["'; DROP TABLE ZIPCODES; --", "\\'); DELETE FROM LOADED_OBJECTS; --", "x\0y", "\" OR \"1\"=\"1", "\\\\"];
+    let rows: Vec<String> = hostile
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let quoted = format!("\"{}\"", text.replace('"', "\"\""));
+            format!("0000{i},STANDARD,{quoted},NJ,PRIMARY,40.94,-74.29,{quoted},false")
+        })
+        .collect();
+    let file = csv(&rows.iter().map(String::as_str).collect::<Vec<_>>());
+    let outcome = load_csv(&db.pool, &object("sql", None), file.as_bytes()).await.unwrap();
+    assert_eq!(outcome, LoadOutcome::Loaded(LoadCounts { rows: 5, inserted: 5, updated: 0, unchanged: 0 }));
+    let stored: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT ZIPCODE, CITY, LOCATION FROM ZIPCODES ORDER BY ZIPCODE")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(stored.len(), hostile.len());
+    for ((zipcode, city, location), (i, text)) in stored.into_iter().zip(hostile.iter().enumerate()) {
+        assert_eq!((zipcode, city.as_str(), location.as_str()), (format!("0000{i}"), *text, *text));
+    }
+    assert_eq!(loaded_objects(&db.pool).await.len(), 1, "LOADED_OBJECTS is intact");
+}
+
+#[tokio::test]
+async fn a_connection_killed_mid_transaction_loads_nothing_and_a_retry_loads_all() {
+    let Some((db, _)) = TestDb::migrated("a_connection_killed_mid_transaction").await else { return };
+    // Three statements' worth of rows. Another session holds the lock of a key in the
+    // last batch, so the load waits there inside its transaction, after its first
+    // statements, until its connection is killed: a deterministic drop mid-file.
+    let rows: Vec<String> =
+        (0..3 * 1000).map(|i| format!("{i:05},STANDARD,TOWN,MA,PRIMARY,42.00,-71.00,NA-US-MA-TOWN,false")).collect();
+    let file = csv(&rows.iter().map(String::as_str).collect::<Vec<_>>());
+    // Connections of their own: the test pool is the load's.
+    let mut blocker = sqlx::MySqlConnection::connect_with(&db.options).await.unwrap();
+    let mut watcher = sqlx::MySqlConnection::connect_with(&db.options).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut blocker).await.unwrap();
+    sqlx::query(
+        "INSERT INTO ZIPCODES (ZIPCODE, ZIPCODE_TYPE, CITY, STATE, LOCATION_TYPE, LOCATION, DECOMISSIONED) \
+         VALUES ('02500', 'STANDARD', 'LOCKED', 'MA', 'PRIMARY', 'LOCKED', FALSE)",
+    )
+    .execute(&mut blocker)
+    .await
+    .unwrap();
+    let blocker_id: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()").fetch_one(&mut blocker).await.unwrap();
+
+    let load = tokio::spawn({
+        let (pool, file) = (db.pool.clone(), file.clone());
+        async move { load_csv(&pool, &object("killed", None), file.as_bytes()).await }
+    });
+    let waiting = loop {
+        let waiting: Option<i64> = sqlx::query_scalar(
+            "SELECT ID FROM information_schema.PROCESSLIST \
+             WHERE DB = ? AND ID <> ? AND INFO LIKE 'INSERT INTO ZIPCODES%' AND TIME_MS > 100",
+        )
+        .bind(&db.name)
+        .bind(blocker_id)
+        .fetch_optional(&mut watcher)
+        .await
+        .unwrap();
+        if let Some(id) = waiting {
+            break id;
+        }
+        assert!(!load.is_finished(), "the load finished while a key of it was locked");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    sqlx::query(sqlx::AssertSqlSafe(format!("KILL CONNECTION {waiting}"))).execute(&mut watcher).await.unwrap();
+    let killed = load.await.unwrap();
+    assert!(matches!(killed, Err(DbError::Sql { .. })), "{killed:?}");
+    sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+    assert!(table(&db.pool).await.is_empty(), "no row of the killed load is left");
+    assert!(loaded_objects(&db.pool).await.is_empty(), "the killed load is not recorded");
+
+    let retry = load_csv(&db.pool, &object("killed", None), file.as_bytes()).await.unwrap();
+    assert_eq!(retry, LoadOutcome::Loaded(LoadCounts { rows: 3000, inserted: 3000, updated: 0, unchanged: 0 }));
+    assert_eq!(table(&db.pool).await.len(), 3000);
 }

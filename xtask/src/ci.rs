@@ -22,7 +22,12 @@ pub fn run() -> Result<()> {
     step("rustfmt", || Ok(cmd!(sh, "cargo fmt --all -- --check").run()?))?;
     step("clippy", || Ok(cmd!(sh, "cargo clippy --workspace --all-targets --quiet -- -D warnings").run()?))?;
     step("templates are fresh", || crate::synth::run(true))?;
-    step("template linters", crate::lint::run)?;
+    step("template and workflow linters", crate::lint::run)?;
+    // Advisories need the RustSec database from GitHub, out of reach here (deny.toml).
+    step("licenses, bans and sources (cargo deny)", || {
+        tools::ensure_cargo_subcommand("deny", "cargo-deny")?;
+        Ok(cmd!(sh, "cargo deny --log-level error check licenses bans sources").run()?)
+    })?;
     step("tests", || Ok(cmd!(sh, "cargo nextest run --workspace --no-fail-fast").run()?))?;
     step("short fuzz run", || {
         crate::fuzz::TARGETS.iter().try_for_each(|t| crate::fuzz::fuzz(t, 20, crate::fuzz::Corpus::ReadOnly))

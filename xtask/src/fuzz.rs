@@ -45,7 +45,7 @@ pub enum Corpus {
 
 pub fn fuzz(target: &str, seconds: u64, corpus: Corpus) -> Result<()> {
     let sh = Shell::new()?;
-    ensure_cargo_fuzz(&sh)?;
+    crate::tools::ensure_cargo_subcommand("fuzz", "cargo-fuzz")?;
     sh.change_dir(project_root().join("functions/core/fuzz"));
     let _bootstrap = sh.push_env("RUSTC_BOOTSTRAP", "1");
     let committed = format!("corpus/{target}");
@@ -61,14 +61,5 @@ pub fn fuzz(target: &str, seconds: u64, corpus: Corpus) -> Result<()> {
         .with_context(|| {
             format!("fuzz target {target} found a failure: see functions/core/fuzz/artifacts/{target}/")
         })?;
-    Ok(())
-}
-
-fn ensure_cargo_fuzz(sh: &Shell) -> Result<()> {
-    if cmd!(sh, "cargo fuzz --version").quiet().ignore_stdout().ignore_stderr().run().is_ok() {
-        return Ok(());
-    }
-    eprintln!("installing cargo-fuzz (once)");
-    cmd!(sh, "cargo install --locked cargo-fuzz").run().context("installing cargo-fuzz from crates.io")?;
     Ok(())
 }

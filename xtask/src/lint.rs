@@ -1,6 +1,7 @@
 //! `cargo xtask lint`: cfn-lint and checkov (from the project's venv) on every
-//! committed template. Both must pass clean: cfn-lint without errors or warnings,
-//! checkov without failed checks (skips live in each resource's `Metadata.checkov`).
+//! committed template, and actionlint on every GitHub workflow. All must pass clean:
+//! cfn-lint without errors or warnings, checkov without failed checks (skips live in
+//! each resource's `Metadata.checkov`), actionlint without findings.
 
 use anyhow::{Result, bail};
 use xshell::{Shell, cmd};
@@ -16,6 +17,7 @@ pub fn run() -> Result<()> {
     let templates: Vec<String> = stages.iter().map(|s| format!("{TEMPLATES_DIR}/{}.json", s.name)).collect();
     let cfn_lint = tools::venv_tool("cfn-lint")?;
     let checkov = tools::venv_tool("checkov")?;
+    let actionlint = tools::venv_tool("actionlint")?;
     let sh = Shell::new()?;
     sh.change_dir(&root);
 
@@ -38,10 +40,22 @@ pub fn run() -> Result<()> {
     if !checkov_ok {
         failed.push("checkov");
     }
+    let workflows: Vec<_> = std::fs::read_dir(root.join(".github/workflows"))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "yml" || e == "yaml"))
+        .collect();
+    let workflow_count = workflows.len();
+    if cmd!(sh, "{actionlint} {workflows...}").run().is_err() {
+        failed.push("actionlint");
+    }
     failed.dedup();
     if !failed.is_empty() {
-        bail!("{} reported problems in {TEMPLATES_DIR}", failed.join(" and "));
+        bail!("{} reported problems in {TEMPLATES_DIR} or .github/workflows", failed.join(", "));
     }
-    eprintln!("cfn-lint and checkov: {} templates clean", templates.len());
+    eprintln!(
+        "cfn-lint and checkov: {} templates clean; actionlint: {} workflows clean",
+        templates.len(),
+        workflow_count
+    );
     Ok(())
 }

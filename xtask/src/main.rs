@@ -36,7 +36,7 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
-    /// Run cfn-lint and checkov on every template.
+    /// Run cfn-lint and checkov on every template, actionlint on every workflow.
     Lint,
     /// Markdown of the resources added, removed, changed or replaced between two templates directories.
     TemplateDiff { old_dir: PathBuf, new_dir: PathBuf },

@@ -38,3 +38,14 @@ pub fn ensure_venv() -> Result<PathBuf> {
 pub fn venv_tool(name: &str) -> Result<PathBuf> {
     Ok(ensure_venv()?.join(name))
 }
+
+/// Makes `cargo <subcommand>` available, installing `package` from crates.io (once,
+/// into `~/.cargo/bin`) when it is missing.
+pub fn ensure_cargo_subcommand(subcommand: &str, package: &str) -> Result<()> {
+    let sh = Shell::new()?;
+    if cmd!(sh, "cargo {subcommand} --version").quiet().ignore_stdout().ignore_stderr().run().is_ok() {
+        return Ok(());
+    }
+    eprintln!("installing {package} (once)");
+    cmd!(sh, "cargo install --locked {package}").run().with_context(|| format!("installing {package} from crates.io"))
+}
