@@ -149,3 +149,80 @@ async fn files_go_through_the_local_stage_end_to_end() {
     stage.stop().await.unwrap();
     drop(moto);
 }
+
+/// A password no one could guess or find by accident: hex of two random hashes.
+fn generated_password() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let random = || std::collections::hash_map::RandomState::new().build_hasher().finish();
+    format!("Zp{:016x}{:016x}", random(), random())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_password_is_in_no_log_notification_output_or_dead_letter() {
+    let Some((db, _)) = TestDb::migrated("the_database_password_is_in_no_log").await else { return };
+    // A user of its own with a generated password, as the stack's secret gives the load.
+    let password = generated_password();
+    let user = format!("zp_{}", &password[2..12]);
+    for statement in [
+        format!("CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'"),
+        format!("GRANT ALL ON `{}`.* TO '{user}'@'%'", db.name),
+    ] {
+        // Hex and a fixed prefix only: nothing here needs binding.
+        sqlx::query(sqlx::AssertSqlSafe(statement)).execute(&db.pool).await.unwrap();
+    }
+    let plain = database_url(&db);
+    let (scheme, rest) = plain.split_once("://").unwrap();
+    let host_and_db = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let with_password = format!("{scheme}://{user}:{password}@{host_and_db}");
+    let wrong_password = format!("{scheme}://{user}:{password}X@{host_and_db}");
+
+    let root = project_root();
+    let moto = OwnedMoto::start(&root).await.unwrap();
+    let clients = Clients::new(&moto.endpoint).await;
+    let mut ui = Recorder { answer: true, ..Recorder::default() };
+    let stack_name = deploy::deploy(&root, &clients, &mut ui).await.unwrap();
+    let (sink, lines) = logs();
+    let mut options = Options::new(
+        &moto.endpoint,
+        &stack_name,
+        &with_password,
+        pipeline::host_bootstraps(&target_debug(&root)),
+        sink,
+    );
+    options.retry_delays = vec![Duration::from_millis(50); 2];
+    let stage = LocalStage::start(options).await.unwrap();
+
+    let loaded = stage.put(&case("every_rule", "input.csv"), "good.csv", Duration::from_secs(120)).await.unwrap();
+    assert_eq!(loaded.outcome, Outcome::Loaded, "{}", loaded.render(0));
+    // Refused by the server: the error travels through logs, alert and dead letter.
+    stage.service.set_env("LoadFunction", "DATABASE_URL", &wrong_password).await.unwrap();
+    let refused =
+        stage.put(&root.join("testdata/zipcodes/sample.csv"), "refused.csv", Duration::from_secs(120)).await.unwrap();
+    assert_eq!(refused.outcome, Outcome::Failed, "{}", refused.render(0));
+    let queue = stage.stack.function("LoadFunction").unwrap().on_failure_queue.clone().unwrap();
+    let dead_letters = clients.sqs.receive_message().queue_url(&queue).visibility_timeout(0).send().await.unwrap();
+    assert_eq!(dead_letters.messages().len(), 1);
+
+    let mut captured: Vec<String> = lines.lock().unwrap().clone();
+    assert!(captured.iter().any(|l| l.contains("load |")), "the load's logs were captured");
+    for trace in [&loaded, &refused] {
+        captured.extend(trace.notifications.iter().map(|n| format!("{} {}", n.subject, n.message)));
+        captured.push(trace.render(0));
+    }
+    assert!(refused.notifications.iter().any(|n| n.topic == "AlertsTopic"), "an alert was published");
+    captured.extend(dead_letters.messages().iter().filter_map(|m| m.body().map(str::to_owned)));
+    captured.extend(stage.service.deliveries().iter().map(|d| format!("{:?}", d.attempts)));
+    let errors = stage.bucket("ErrorsBucket").unwrap().to_owned();
+    for key in ["good.csv.summary.json", "good.csv.rejects.jsonl", "refused.csv.summary.json"] {
+        captured.push(stage.object_text(&errors, key).await.unwrap());
+    }
+    // The connection's details do reach the captured text (so a printed password would
+    // be caught); the password, nor the wrong one whose prefix it is, never does.
+    assert!(captured.iter().any(|text| text.contains(&user)), "the user name is logged: {captured:#?}");
+    let leaks: Vec<&String> = captured.iter().filter(|text| text.contains(&password)).collect();
+    assert!(leaks.is_empty(), "the database password leaked into: {leaks:#?}");
+
+    stage.stop().await.unwrap();
+    drop(moto);
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP USER '{user}'@'%'"))).execute(&db.pool).await.unwrap();
+}
