@@ -24,6 +24,8 @@ pub enum DbError {
         #[source]
         source: sqlx::Error,
     },
+    #[error("rewinding the input to restart the load after a deadlock: {0}")]
+    Rewind(String),
     #[error("applying migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
@@ -37,6 +39,12 @@ pub enum DbError {
 }
 
 impl DbError {
+    /// InnoDB chose this transaction as a deadlock's victim and rolled it back
+    /// (SQLSTATE 40001, error 1213): restarting it is the documented remedy.
+    pub fn is_deadlock(&self) -> bool {
+        matches!(self, DbError::Sql { source: sqlx::Error::Database(e), .. } if e.code().as_deref() == Some("40001"))
+    }
+
     /// Wraps a driver error with what we were doing; a pool timeout becomes the
     /// "no connection" error, since that is what it means to an operator.
     pub fn sql(context: &'static str) -> impl FnOnce(sqlx::Error) -> Self {

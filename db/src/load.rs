@@ -3,8 +3,9 @@
 //! changes nothing.
 
 use std::fmt;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, MySql, MySqlPool, Transaction};
@@ -88,8 +89,42 @@ static FULL_UPSERT: LazyLock<String> = LazyLock::new(|| upsert_sql(ROWS_PER_STAT
 /// latest load or a later version is loaded; otherwise every row, in one transaction.
 ///
 /// The header is checked before the database is touched; any error afterwards rolls
-/// the whole file back.
-pub async fn load_csv<R: Read>(pool: &MySqlPool, object: &ObjectVersion, input: R) -> Result<LoadOutcome, DbError> {
+/// the whole file back. Concurrent loads of overlapping files can deadlock: InnoDB
+/// then rolls one back and asks to restart it, which this does from the start of
+/// the input, up to [`DEADLOCK_RETRIES`] times.
+pub async fn load_csv<R: Read + Seek>(
+    pool: &MySqlPool,
+    object: &ObjectVersion,
+    mut input: R,
+) -> Result<LoadOutcome, DbError> {
+    let mut retries = 0;
+    loop {
+        match load_once(pool, object, &mut input).await {
+            Err(err) if err.is_deadlock() && retries < DEADLOCK_RETRIES => {
+                retries += 1;
+                let pause = deadlock_pause(retries);
+                tracing::warn!(key = %object.key, retries, ?pause, "deadlock with another load; restarting the file");
+                tokio::time::sleep(pause).await;
+                input.seek(SeekFrom::Start(0)).map_err(|e| DbError::Rewind(e.to_string()))?;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+/// Restarts of one file after a deadlock; each victim gives the others a head start.
+pub const DEADLOCK_RETRIES: u32 = 8;
+
+/// 25, 50, 100… ms, each with up to as much again at random, so that two victims of
+/// the same deadlock do not collide again at once.
+fn deadlock_pause(retry: u32) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let base = 25_u64 << retry.min(6);
+    let jitter = std::collections::hash_map::RandomState::new().build_hasher().finish() % (base + 1);
+    Duration::from_millis(base + jitter)
+}
+
+async fn load_once<R: Read>(pool: &MySqlPool, object: &ObjectVersion, input: R) -> Result<LoadOutcome, DbError> {
     let mut reader = RowReader::new(input)?;
     let mut tx = pool.begin().await.map_err(DbError::sql("starting the load transaction"))?;
     match load_in(&mut tx, object, &mut reader).await {

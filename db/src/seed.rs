@@ -37,7 +37,7 @@ pub async fn load_seed_file(pool: &MySqlPool, path: &Path) -> Result<SeedReport,
         version_id: None,
         sequencer: None,
     };
-    let load = load_csv(pool, &object, accepted.as_slice()).await?;
+    let load = load_csv(pool, &object, std::io::Cursor::new(accepted.as_slice())).await?;
     Ok(SeedReport { transform: summary, load })
 }
 

@@ -1,6 +1,8 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap: a panic is the failure report
 //! Against the real server: each test gets its own database (see `zipster_db::testing`).
 
+use std::io::Cursor;
+
 use sqlx::{Connection, MySqlPool};
 use zipster_core::feed::OUTPUT_HEADER;
 use zipster_db::load::{LoadCounts, LoadOutcome, ObjectVersion, load_csv};
@@ -85,7 +87,8 @@ async fn sessions_have_bounded_statement_and_lock_times() {
 async fn the_same_object_twice_changes_nothing() {
     let Some((db, _)) = TestDb::migrated("the_same_object_twice_changes_nothing").await else { return };
     let file = csv(&[PEQUANNOCK, POMPTON, KOSOVO]);
-    let first = load_csv(&db.pool, &object("a", Some("0055AED6DCD90281E5")), file.as_bytes()).await.unwrap();
+    let first =
+        load_csv(&db.pool, &object("a", Some("0055AED6DCD90281E5")), Cursor::new(file.as_bytes())).await.unwrap();
     assert_eq!(first, LoadOutcome::Loaded(LoadCounts { rows: 3, inserted: 3, updated: 0, unchanged: 0 }));
     let after_first = table(&db.pool).await;
     assert_eq!(
@@ -110,7 +113,8 @@ async fn the_same_object_twice_changes_nothing() {
             ("09340".into(), "APO".into(), None, None, None, false),
         ]
     );
-    let second = load_csv(&db.pool, &object("a", Some("0055AED6DCD90281E5")), file.as_bytes()).await.unwrap();
+    let second =
+        load_csv(&db.pool, &object("a", Some("0055AED6DCD90281E5")), Cursor::new(file.as_bytes())).await.unwrap();
     assert_eq!(second, LoadOutcome::AlreadyLoaded);
     assert_eq!(table(&db.pool).await, after_first);
     assert_eq!(
@@ -131,14 +135,15 @@ async fn the_same_object_twice_changes_nothing() {
 async fn a_new_version_updates_its_rows_and_their_points() {
     let Some((db, _)) = TestDb::migrated("a_new_version_updates_its_rows_and_their_points").await else { return };
     let v1 = csv(&[PEQUANNOCK, POMPTON, KOSOVO]);
-    load_csv(&db.pool, &object("a", Some("0055AED6DCD90281E5")), v1.as_bytes()).await.unwrap();
+    load_csv(&db.pool, &object("a", Some("0055AED6DCD90281E5")), Cursor::new(v1.as_bytes())).await.unwrap();
     let v2 = csv(&[
         PEQUANNOCK,
         "07444,STANDARD,POMPTON LAKES,NJ,PRIMARY,41.00,-74.28,NA-US-NJ-POMPTON LAKES,true",
         KOSOVO,
         "07035,STANDARD,LINCOLN PARK,NJ,PRIMARY,40.92,-74.30,NA-US-NJ-LINCOLN PARK,false",
     ]);
-    let outcome = load_csv(&db.pool, &object("b", Some("0055AED6DCD90281E6")), v2.as_bytes()).await.unwrap();
+    let outcome =
+        load_csv(&db.pool, &object("b", Some("0055AED6DCD90281E6")), Cursor::new(v2.as_bytes())).await.unwrap();
     assert_eq!(outcome, LoadOutcome::Loaded(LoadCounts { rows: 4, inserted: 1, updated: 1, unchanged: 2 }));
     let rows = table(&db.pool).await;
     assert_eq!(rows.len(), 4);
@@ -155,9 +160,10 @@ async fn an_older_version_arriving_late_is_superseded() {
     let Some((db, _)) = TestDb::migrated("an_older_version_arriving_late_is_superseded").await else { return };
     let newer = csv(&["07444,STANDARD,POMPTON LAKES,NJ,PRIMARY,41.00,-74.28,NA-US-NJ-POMPTON LAKES,false"]);
     let older = csv(&[POMPTON]);
-    load_csv(&db.pool, &object("new", Some("0055AED6DCD90281F0")), newer.as_bytes()).await.unwrap();
+    load_csv(&db.pool, &object("new", Some("0055AED6DCD90281F0")), Cursor::new(newer.as_bytes())).await.unwrap();
     let before = table(&db.pool).await;
-    let outcome = load_csv(&db.pool, &object("old", Some("0055AED6DCD90281E5")), older.as_bytes()).await.unwrap();
+    let outcome =
+        load_csv(&db.pool, &object("old", Some("0055AED6DCD90281E5")), Cursor::new(older.as_bytes())).await.unwrap();
     assert_eq!(outcome, LoadOutcome::Superseded { by_sequencer: "0055AED6DCD90281F0".to_owned() });
     assert_eq!(table(&db.pool).await, before);
     assert_eq!(loaded_objects(&db.pool).await.len(), 1);
@@ -167,7 +173,7 @@ async fn an_older_version_arriving_late_is_superseded() {
 async fn a_row_the_database_rejects_rolls_the_whole_file_back() {
     let Some((db, _)) = TestDb::migrated("a_row_the_database_rejects_rolls_the_whole_file_back").await else { return };
     let v1 = csv(&[PEQUANNOCK, POMPTON]);
-    load_csv(&db.pool, &object("a", Some("01")), v1.as_bytes()).await.unwrap();
+    load_csv(&db.pool, &object("a", Some("01")), Cursor::new(v1.as_bytes())).await.unwrap();
     let before = table(&db.pool).await;
     // Enough rows for several statements, so earlier statements have run when the
     // bad row (a three-letter state, too long for CHAR(2)) fails.
@@ -177,14 +183,14 @@ async fn a_row_the_database_rejects_rolls_the_whole_file_back() {
     rows[0] = "07440,STANDARD,CHANGED,NJ,PRIMARY,40.94,-74.29,NA-US-NJ-CHANGED,false".to_owned();
     rows[2_200] = "12200,STANDARD,TOWN,NJX,PRIMARY,40.00,-74.00,NA-US-NJ-TOWN,false".to_owned();
     let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
-    let err = load_csv(&db.pool, &object("b", Some("02")), csv(&refs).as_bytes()).await.unwrap_err();
+    let err = load_csv(&db.pool, &object("b", Some("02")), Cursor::new(csv(&refs).into_bytes())).await.unwrap_err();
     assert!(matches!(err, DbError::Sql { context: "upserting zip codes", .. }), "{err}");
     assert!(err.to_string().contains("STATE"), "{err}");
     assert_eq!(table(&db.pool).await, before);
     assert_eq!(loaded_objects(&db.pool).await.len(), 1);
     // The failed version was not recorded, so it is tried again in full once fixed.
     let fixed: Vec<&str> = refs.iter().map(|r| if r.contains("NJX") { PEQUANNOCK } else { r }).collect();
-    let outcome = load_csv(&db.pool, &object("c", Some("03")), csv(&fixed).as_bytes()).await.unwrap();
+    let outcome = load_csv(&db.pool, &object("c", Some("03")), Cursor::new(csv(&fixed).into_bytes())).await.unwrap();
     assert!(matches!(outcome, LoadOutcome::Loaded(LoadCounts { rows: 2_500, .. })), "{outcome:?}");
 }
 
@@ -193,10 +199,10 @@ async fn a_wrong_header_loads_nothing() {
     let Some((db, _)) = TestDb::migrated("a_wrong_header_loads_nothing").await else { return };
     let raw_export = "Zipcode,ZipCodeType,City,State,LocationType,Lat,Long,Location,Decommisioned\n\
                       07440,STANDARD,PEQUANNOCK,NJ,PRIMARY,40.94,-74.29,NA-US-NJ-PEQUANNOCK,FALSE\n";
-    let err = load_csv(&db.pool, &object("a", None), raw_export.as_bytes()).await.unwrap_err();
+    let err = load_csv(&db.pool, &object("a", None), Cursor::new(raw_export.as_bytes())).await.unwrap_err();
     assert!(err.to_string().starts_with("wrong header: expected the columns `zipcode,"), "{err}");
     let no_header = "07440,STANDARD,PEQUANNOCK,NJ,PRIMARY,40.94,-74.29,NA-US-NJ-PEQUANNOCK,false\n";
-    let err = load_csv(&db.pool, &object("a", None), no_header.as_bytes()).await.unwrap_err();
+    let err = load_csv(&db.pool, &object("a", None), Cursor::new(no_header.as_bytes())).await.unwrap_err();
     assert!(matches!(err, DbError::Rows(_)), "{err}");
     assert_eq!(table(&db.pool).await, vec![]);
     assert_eq!(loaded_objects(&db.pool).await, vec![]);
@@ -241,7 +247,7 @@ async fn sql_in_every_text_field_is_stored_verbatim_never_executed() {
         })
         .collect();
     let file = csv(&rows.iter().map(String::as_str).collect::<Vec<_>>());
-    let outcome = load_csv(&db.pool, &object("sql", None), file.as_bytes()).await.unwrap();
+    let outcome = load_csv(&db.pool, &object("sql", None), Cursor::new(file.as_bytes())).await.unwrap();
     assert_eq!(outcome, LoadOutcome::Loaded(LoadCounts { rows: 5, inserted: 5, updated: 0, unchanged: 0 }));
     let stored: Vec<(String, String, String)> =
         sqlx::query_as("SELECT ZIPCODE, CITY, LOCATION FROM ZIPCODES ORDER BY ZIPCODE")
@@ -279,7 +285,7 @@ async fn a_connection_killed_mid_transaction_loads_nothing_and_a_retry_loads_all
 
     let load = tokio::spawn({
         let (pool, file) = (db.pool.clone(), file.clone());
-        async move { load_csv(&pool, &object("killed", None), file.as_bytes()).await }
+        async move { load_csv(&pool, &object("killed", None), Cursor::new(file.as_bytes())).await }
     });
     let waiting = loop {
         let waiting: Option<i64> = sqlx::query_scalar(
@@ -304,7 +310,49 @@ async fn a_connection_killed_mid_transaction_loads_nothing_and_a_retry_loads_all
     assert!(table(&db.pool).await.is_empty(), "no row of the killed load is left");
     assert!(loaded_objects(&db.pool).await.is_empty(), "the killed load is not recorded");
 
-    let retry = load_csv(&db.pool, &object("killed", None), file.as_bytes()).await.unwrap();
+    let retry = load_csv(&db.pool, &object("killed", None), Cursor::new(file.as_bytes())).await.unwrap();
     assert_eq!(retry, LoadOutcome::Loaded(LoadCounts { rows: 3000, inserted: 3000, updated: 0, unchanged: 0 }));
     assert_eq!(table(&db.pool).await.len(), 3000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_loads_of_overlapping_files_all_complete_and_never_mix() {
+    let Some((db, _)) = TestDb::migrated("concurrent_loads_of_overlapping_files").await else { return };
+    // Eight files (eight Lambdas, each with its own pool) over the same 3000 zip codes,
+    // half of them in reverse order, each with its own city name. InnoDB deadlocks
+    // such loads (this test failed so before the load restarted a deadlock's victim).
+    const FILES: usize = 8;
+    const ROWS: usize = 3000;
+    let files: Vec<(String, String)> = (0..FILES)
+        .map(|f| {
+            let city = format!("TOWN {}", char::from(b'A' + f as u8));
+            let mut zips: Vec<usize> = (0..ROWS).collect();
+            if f % 2 == 1 {
+                zips.reverse();
+            }
+            let rows: Vec<String> = zips
+                .iter()
+                .map(|z| format!("{z:05},STANDARD,{city},MA,PRIMARY,42.00,-71.00,NA-US-MA-TOWN,false"))
+                .collect();
+            (city, csv(&rows.iter().map(String::as_str).collect::<Vec<_>>()))
+        })
+        .collect();
+    let mut loads = tokio::task::JoinSet::new();
+    for (f, (_, file)) in files.iter().enumerate() {
+        let pool = zipster_db::connect::pool(db.options.clone(), zipster_db::connect::Limits::default()).await.unwrap();
+        let (file, object) =
+            (file.clone(), ObjectVersion { key: format!("burst/{f}.csv"), ..object(&f.to_string(), None) });
+        loads.spawn(async move { load_csv(&pool, &object, Cursor::new(file.as_bytes())).await });
+    }
+    let outcomes: Vec<_> = loads.join_all().await;
+    for outcome in &outcomes {
+        assert!(matches!(outcome, Ok(LoadOutcome::Loaded(LoadCounts { rows: 3000, .. }))), "{outcome:?}");
+    }
+    // Each file is one transaction, so the table is exactly one file: the last to commit.
+    let cities: Vec<(String, i64)> =
+        sqlx::query_as("SELECT CITY, COUNT(*) FROM ZIPCODES GROUP BY CITY").fetch_all(&db.pool).await.unwrap();
+    assert_eq!(cities.len(), 1, "rows of different files mixed: {cities:?}");
+    assert_eq!(cities[0].1, ROWS as i64);
+    assert!(files.iter().any(|(city, _)| *city == cities[0].0));
+    assert_eq!(loaded_objects(&db.pool).await.len(), FILES);
 }

@@ -122,7 +122,7 @@ async fn bench_in(pool: &MySqlPool, options: &MySqlConnectOptions, runs: usize) 
             sequencer: None,
         };
         let started = Instant::now();
-        let outcome = load_csv(pool, &object, accepted.as_slice()).await?;
+        let outcome = load_csv(pool, &object, std::io::Cursor::new(accepted.as_slice())).await?;
         ours.push(started.elapsed());
         let expected = LoadOutcome::Loaded(LoadCounts { rows, inserted: rows, updated: 0, unchanged: 0 });
         if outcome != expected {

@@ -94,7 +94,7 @@ async fn direct_load(stage: &LocalStage, raw: &[u8], file: &Path) -> Result<Dura
         version_id: None,
         sequencer: None,
     };
-    load_csv(&stage.pool, &object, accepted.as_slice()).await?;
+    load_csv(&stage.pool, &object, std::io::Cursor::new(accepted.as_slice())).await?;
     Ok(started.elapsed())
 }
 
