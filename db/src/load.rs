@@ -99,7 +99,9 @@ pub async fn load_csv<R: Read + Seek>(
 ) -> Result<LoadOutcome, DbError> {
     let mut retries = 0;
     loop {
-        match load_once(pool, object, &mut input).await {
+        // Boxed: inlined, this future's type nests deep enough in the migrate function
+        // (migrations, then seed, then this) to overflow rustc's layout depth limit.
+        match Box::pin(load_once(pool, object, &mut input)).await {
             Err(err) if err.is_deadlock() && retries < DEADLOCK_RETRIES => {
                 retries += 1;
                 let pause = deadlock_pause(retries);

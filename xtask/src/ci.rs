@@ -29,6 +29,10 @@ pub fn run() -> Result<()> {
         Ok(cmd!(sh, "cargo deny --log-level error check licenses bans sources").run()?)
     })?;
     step("tests", || Ok(cmd!(sh, "cargo nextest run --workspace --no-fail-fast").run()?))?;
+    // The Lambda artifacts themselves: release, cross-compiled with cargo-lambda and zig.
+    // Only this build sees release-only failures (a future too deep for rustc's layout
+    // limit once optimized, seen in the migrate function).
+    step("Lambda artifacts (cargo lambda build --arm64)", || crate::ops(&["build".to_owned()]))?;
     step("short fuzz run", || {
         crate::fuzz::TARGETS.iter().try_for_each(|t| crate::fuzz::fuzz(t, 20, crate::fuzz::Corpus::ReadOnly))
     })?;
