@@ -105,6 +105,7 @@ pub fn stack(stage: &StageConfig) -> Template {
             ("DATABASE_SECRET_ARN", Expr::reference(host::SECRET)),
             ("DATABASE_HOST", database_host()),
             ("DATABASE_NAME", host::DATABASE_NAME.into()),
+            ("MAX_OBJECT_BYTES", max_staged_bytes(stage.load.ephemeral_storage_mb).to_string().into()),
         ]),
         statements: vec![read(&staging), publish(&[&load_topic, &alerts_topic]), read_secret()],
         vpc: in_vpc(),
@@ -281,4 +282,10 @@ fn add_outputs(t: &mut Template, buckets: [&BucketRefs; 3], topics: [&String; 3]
     t.output("DatabaseHost", "Private DNS name of the MySQL host", Expr::get_att(host::HOST, "PrivateDnsName"));
     t.output("DatabaseInstanceId", "For Session Manager (aws ssm start-session)", Expr::reference(host::HOST));
     t.output("DatabaseSecretArn", "MySQL credentials", Expr::reference(host::SECRET));
+}
+
+/// The largest staged object the load takes: it is downloaded to `/tmp` whole, and
+/// the function keeps 64 MiB of `/tmp` for itself.
+fn max_staged_bytes(ephemeral_storage_mb: u32) -> u64 {
+    u64::from(ephemeral_storage_mb.saturating_sub(64)) * 1024 * 1024
 }

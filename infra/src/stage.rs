@@ -56,7 +56,8 @@ pub struct Alarms {
 pub struct FunctionSettings {
     pub memory_mb: u32,
     pub timeout_seconds: u32,
-    /// Lambda's `/tmp`, where the transform keeps the input and its outputs.
+    /// Lambda's `/tmp`, where the transform keeps the input and its outputs and the
+    /// load the staged file (which bounds the largest file it takes).
     #[serde(default = "default_ephemeral_storage_mb")]
     pub ephemeral_storage_mb: u32,
 }

@@ -50,7 +50,14 @@ fn functions_get_the_agreed_environment_runtime_and_code_location() {
         (
             "LoadFunction",
             "LoadCodeKey",
-            vec!["ALERTS_TOPIC_ARN", "DATABASE_HOST", "DATABASE_NAME", "DATABASE_SECRET_ARN", "LOAD_TOPIC_ARN"],
+            vec![
+                "ALERTS_TOPIC_ARN",
+                "DATABASE_HOST",
+                "DATABASE_NAME",
+                "DATABASE_SECRET_ARN",
+                "LOAD_TOPIC_ARN",
+                "MAX_OBJECT_BYTES",
+            ],
         ),
         (
             "MigrateFunction",
@@ -80,6 +87,12 @@ fn functions_get_the_agreed_environment_runtime_and_code_location() {
         assert_eq!(target(&transform["Environment"]["Variables"]["STAGING_BUCKET"]), Some("StagingBucket"));
         assert_eq!(transform["MemorySize"], stage.transform.memory_mb);
         assert_eq!(transform["Timeout"], stage.transform.timeout_seconds);
+        // The load downloads the staged file to /tmp: its size limit leaves /tmp room to spare.
+        let load = &template["Resources"]["LoadFunction"]["Properties"];
+        let tmp_bytes = u64::from(stage.load.ephemeral_storage_mb) * 1024 * 1024;
+        let limit: u64 = load["Environment"]["Variables"]["MAX_OBJECT_BYTES"].as_str().unwrap().parse().unwrap();
+        assert!(limit > 0 && limit + 64 * 1024 * 1024 <= tmp_bytes, "{}: {limit} of {tmp_bytes}", stage.name);
+        assert_eq!(load["EphemeralStorage"]["Size"], stage.load.ephemeral_storage_mb);
     }
 }
 

@@ -125,3 +125,101 @@ fn ms(d: Duration) -> f64 {
 fn ratio(a: Duration, b: Duration) -> f64 {
     if b.is_zero() { f64::INFINITY } else { a.as_secs_f64() / b.as_secs_f64() }
 }
+
+/// `local bench burst`: `files` variants of the real data set uploaded at once. Every
+/// file holds the same zip codes (in its own order; every other one flips the
+/// decommissioned flag), so each overlaps all the others and changes their rows.
+/// Reports the time to the last load, each function's peak memory, and checks that
+/// every file was loaded exactly once, whole.
+pub async fn burst(stage: &LocalStage, seed: &Path, files: usize) -> Result<()> {
+    let raw = std::fs::read_to_string(seed).with_context(|| format!("reading {}", seed.display()))?;
+    let (header, rows) = raw.split_once('\n').context("the seed file has no header")?;
+    let rows: Vec<&str> = rows.lines().filter(|l| !l.is_empty()).collect();
+    let run = unique();
+    let keys: Vec<String> = (0..files).map(|i| format!("burst-{run}/{i:02}.csv")).collect();
+    let input = stage.bucket("InputBucket")?.to_owned();
+    let staging = stage.bucket("StagingBucket")?.to_owned();
+    let before: i64 = stage.row_count().await?;
+
+    let started = Instant::now();
+    let mut uploads = tokio::task::JoinSet::new();
+    for (i, key) in keys.iter().enumerate() {
+        let mut body = String::with_capacity(raw.len());
+        body.push_str(header);
+        body.push('\n');
+        let shift = i * rows.len() / files.max(1);
+        for row in rows[shift..].iter().chain(&rows[..shift]) {
+            if i % 2 == 1 {
+                body.push_str(&row.replacen(",FALSE,", ",TRUE,", 1));
+            } else {
+                body.push_str(row);
+            }
+            body.push('\n');
+        }
+        let (s3, input, key) = (stage.clients.s3.clone(), input.clone(), key.clone());
+        uploads.spawn(async move {
+            s3.put_object()
+                .bucket(&input)
+                .key(&key)
+                .body(body.into_bytes().into())
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!("PutObject s3://{input}/{key}: {e}"))
+        });
+    }
+    for upload in uploads.join_all().await {
+        upload?;
+    }
+    let uploaded = started.elapsed();
+    println!("burst: {files} files of {} rows uploaded at once in {:.1} s", rows.len(), uploaded.as_secs_f64());
+
+    let (mut loaded, mut alarms) = (std::collections::BTreeSet::new(), 0);
+    while loaded.len() + alarms < files && started.elapsed() < Duration::from_secs(30 * 60) {
+        for (topic, queue) in &stage.wiring.watch_queues {
+            for notification in super::plumbing::drain(&stage.clients, topic, queue, 0).await? {
+                let key = keys.iter().find(|k| notification.message.starts_with(&format!("s3://{staging}/{k} (ETag")));
+                if let Some(key) = key {
+                    loaded.insert(key.clone());
+                } else if notification.subject.starts_with("ALARM") {
+                    alarms += 1;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let elapsed = started.elapsed();
+
+    let recorded: Vec<(String, u32)> =
+        sqlx::query_as("SELECT OBJECT_KEY, ROWS_READ FROM LOADED_OBJECTS WHERE OBJECT_KEY LIKE ? ORDER BY OBJECT_KEY")
+            .bind(format!("burst-{run}/%"))
+            .fetch_all(&stage.pool)
+            .await?;
+    let after: i64 = stage.row_count().await?;
+    println!(
+        "burst: {} of {files} loaded, {alarms} alarm(s), in {:.1} s ({:.0} rows/s through the stage)",
+        loaded.len(),
+        elapsed.as_secs_f64(),
+        (files * rows.len()) as f64 / elapsed.as_secs_f64()
+    );
+    for id in ["TransformFunction", "LoadFunction"] {
+        let Some(served) = stage.service.served(id) else { continue };
+        let pid = served.function.lock().await.ensure_running().await?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let peak = status.lines().find(|l| l.starts_with("VmHWM:")).map_or("unknown", |l| l["VmHWM:".len()..].trim());
+        println!("  {id:<18} peak memory {peak}");
+    }
+    if loaded.len() != files || alarms > 0 {
+        bail!("{} of {files} files loaded, {alarms} alarm(s)", loaded.len());
+    }
+    if recorded.len() != files {
+        bail!("LOADED_OBJECTS records {} of the {files} files", recorded.len());
+    }
+    if before > 0 && after != before {
+        bail!("the files hold the zip codes already loaded, yet the row count went from {before} to {after}");
+    }
+    if let Some((key, read)) = recorded.iter().find(|(_, read)| i64::from(*read) != after) {
+        bail!("{key} loaded {read} rows, not all {after}");
+    }
+    println!("  every file recorded once in LOADED_OBJECTS; {after} zip codes in the table (was {before})");
+    Ok(())
+}

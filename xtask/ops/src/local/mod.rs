@@ -58,6 +58,10 @@ pub enum LocalCommand {
     Bench {
         /// Files to send through (default: the sample and the full real data set).
         files: Vec<PathBuf>,
+        /// Instead: this many variants of the full data set uploaded at once, all over
+        /// the same zip codes; time to the last load and each function's peak memory.
+        #[arg(long, value_name = "FILES")]
+        burst: Option<usize>,
     },
     /// Stop what `local` started (moto, a throwaway MariaDB).
     Down,
@@ -112,7 +116,13 @@ pub async fn run(args: LocalArgs) -> Result<()> {
         Some(LocalCommand::Up(up_args)) => up(&root, &up_args).await,
         Some(LocalCommand::Put { file, key }) => put(&root, &file, key).await,
         Some(LocalCommand::Redrive) => redrive(&root).await,
-        Some(LocalCommand::Bench { files }) => bench(&root, files).await,
+        Some(LocalCommand::Bench { files, burst: None }) => bench(&root, files).await,
+        Some(LocalCommand::Bench { burst: Some(files), .. }) => {
+            let stage = running_stage(&root).await?;
+            let result = bench::burst(&stage, &zipster_db::seed::default_seed_file(), files).await;
+            stage.stop().await?;
+            result
+        }
         Some(LocalCommand::Down) => down(&root),
     }
 }
