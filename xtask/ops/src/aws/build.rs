@@ -127,7 +127,11 @@ pub fn build(root: &Path, target: Target, ui: &mut dyn Ui) -> Result<Vec<Built>>
 /// Dev binaries are mostly debug info (200+ MB); the local stage and moto need none
 /// of it, and zipping it would dominate the deploy. `strip` is deterministic.
 fn strip_debug_info(binary: &Path) -> Result<Vec<u8>> {
-    let stripped = binary.with_extension("stripped");
+    // A name of this process's own: tests and `cargo xtask local` package the same
+    // binaries concurrently.
+    static PACKAGED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = PACKAGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let stripped = binary.with_extension(format!("stripped-{}-{n}", std::process::id()));
     let status = Command::new("strip").arg("--strip-debug").arg("-o").arg(&stripped).arg(binary).status();
     match status {
         Ok(status) if status.success() => {
