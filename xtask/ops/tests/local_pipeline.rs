@@ -226,3 +226,96 @@ async fn the_database_password_is_in_no_log_notification_output_or_dead_letter()
     drop(moto);
     sqlx::query(sqlx::AssertSqlSafe(format!("DROP USER '{user}'@'%'"))).execute(&db.pool).await.unwrap();
 }
+
+/// The pids of this process's children running `name` (the bootstraps are our children).
+fn children_named(name: &str) -> Vec<u32> {
+    let me = std::process::id().to_string();
+    let output = std::process::Command::new("pgrep").args(["-P", &me, "-x", name]).output().unwrap();
+    String::from_utf8_lossy(&output.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_load_process_killed_mid_load_is_retried_and_loads_the_file_once() {
+    use sqlx::Connection;
+    let Some((db, _)) = TestDb::migrated("the_load_process_killed_mid_load").await else { return };
+    let root = project_root();
+    let moto = OwnedMoto::start(&root).await.unwrap();
+    let clients = Clients::new(&moto.endpoint).await;
+    let mut ui = Recorder { answer: true, ..Recorder::default() };
+    let stack_name = deploy::deploy(&root, &clients, &mut ui).await.unwrap();
+    let (sink, _lines) = logs();
+    let mut options = Options::new(
+        &moto.endpoint,
+        &stack_name,
+        &database_url(&db),
+        pipeline::host_bootstraps(&target_debug(&root)),
+        sink,
+    );
+    options.retry_delays = vec![Duration::from_millis(50); 2];
+    let stage = LocalStage::start(options).await.unwrap();
+
+    // Another session holds the lock of the file's last zip code, so the load stops
+    // there, inside its transaction, with its other rows written: then it is killed.
+    let file = case("every_rule", "input.csv");
+    let expected = accepted_zipcodes(&std::fs::read(&file).unwrap());
+    let locked = expected.last().unwrap().clone();
+    let mut blocker = sqlx::MySqlConnection::connect_with(&db.options).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut blocker).await.unwrap();
+    sqlx::query(
+        "INSERT INTO ZIPCODES (ZIPCODE, ZIPCODE_TYPE, CITY, STATE, LOCATION_TYPE, LOCATION, DECOMISSIONED) \
+         VALUES (?, 'STANDARD', 'LOCKED', 'MA', 'PRIMARY', 'LOCKED', FALSE)",
+    )
+    .bind(&locked)
+    .execute(&mut blocker)
+    .await
+    .unwrap();
+    let blocker_id: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()").fetch_one(&mut blocker).await.unwrap();
+
+    let killer = async {
+        let mut watcher = sqlx::MySqlConnection::connect_with(&db.options).await.unwrap();
+        let (mut killed, deadline) = (0, std::time::Instant::now() + Duration::from_secs(60));
+        // The first attempt is killed while it waits; the retry waits too, until the lock goes.
+        while killed < 1 && std::time::Instant::now() < deadline {
+            let waiting: Option<i64> = sqlx::query_scalar(
+                "SELECT ID FROM information_schema.PROCESSLIST \
+                 WHERE DB = ? AND ID <> ? AND INFO LIKE 'INSERT INTO ZIPCODES%' AND TIME_MS > 200",
+            )
+            .bind(&db.name)
+            .bind(blocker_id)
+            .fetch_optional(&mut watcher)
+            .await
+            .unwrap();
+            if waiting.is_some() {
+                for pid in children_named("load") {
+                    std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
+                    killed += 1;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Let the retry in flight start waiting on the lock, then release it.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+        killed
+    };
+    let (trace, killed) = tokio::join!(stage.put(&file, "killed.csv", Duration::from_secs(120)), killer);
+    let trace = trace.unwrap();
+    assert!(killed >= 1);
+    assert_eq!(trace.outcome, Outcome::Loaded, "{}", trace.render(0));
+    let load = stage.service.deliveries().into_iter().rfind(|d| d.function == "LoadFunction").unwrap();
+    assert!(
+        matches!(load.attempts.first(), Some(zipster_ops::local::function::Outcome::Crashed(_))),
+        "the first attempt died with its process: {:?}",
+        load.attempts
+    );
+    assert!(load.succeeded() && !load.dead_lettered, "{:?}", load.attempts);
+    assert_eq!(zipcodes(&db).await, expected, "every accepted row, once");
+    let records: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM LOADED_OBJECTS WHERE OBJECT_KEY = 'killed.csv'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!(records, 1, "the killed attempt left no record; the retry left one");
+
+    stage.stop().await.unwrap();
+    drop(moto);
+}
