@@ -319,3 +319,48 @@ async fn the_load_process_killed_mid_load_is_retried_and_loads_the_file_once() {
     stage.stop().await.unwrap();
     drop(moto);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_summary_that_cannot_be_published_does_not_stop_the_data() {
+    let Some((db, _)) = TestDb::migrated("a_summary_that_cannot_be_published").await else { return };
+    let root = project_root();
+    let moto = OwnedMoto::start(&root).await.unwrap();
+    let clients = Clients::new(&moto.endpoint).await;
+    let mut ui = Recorder { answer: true, ..Recorder::default() };
+    let stack_name = deploy::deploy(&root, &clients, &mut ui).await.unwrap();
+    let (sink, lines) = logs();
+    let options = Options::new(
+        &moto.endpoint,
+        &stack_name,
+        &database_url(&db),
+        pipeline::host_bootstraps(&target_debug(&root)),
+        sink,
+    );
+    let stage = LocalStage::start(options).await.unwrap();
+    // A topic that does not exist: every publish of the transform's summary fails.
+    let missing = "arn:aws:sns:us-east-1:123456789012:zipster-local-deleted-topic";
+    stage.service.set_env("TransformFunction", "TRANSFORM_TOPIC_ARN", missing).await.unwrap();
+
+    let file = case("every_rule", "input.csv");
+    // The transform's summary never comes, so following waits out its limit.
+    let trace = stage.put(&file, "unpublished.csv", Duration::from_secs(8)).await.unwrap();
+    assert_eq!(trace.outcome, Outcome::Loaded, "the load still ran: {}", trace.render(0));
+    assert!(notifications_on(&trace, "TransformTopic").is_empty(), "{:?}", trace.notifications);
+    assert_eq!(notifications_on(&trace, "LoadTopic").len(), 1, "{:?}", trace.notifications);
+    assert_eq!(zipcodes(&db).await, accepted_zipcodes(&std::fs::read(&file).unwrap()));
+    let staging = stage.bucket("StagingBucket").unwrap().to_owned();
+    assert_eq!(
+        stage.object_text(&staging, "unpublished.csv").await.unwrap(),
+        std::fs::read_to_string(case("every_rule", "accepted.csv")).unwrap()
+    );
+    let transform = stage.service.deliveries().into_iter().find(|d| d.function == "TransformFunction").unwrap();
+    assert_eq!(transform.attempts.len(), 1, "a failed publish is not a failed transform: {:?}", transform.attempts);
+    let logged = lines.lock().unwrap().clone();
+    assert!(
+        logged.iter().any(|l| l.contains("summary not published") && l.contains("publish_failures")),
+        "the failure is logged and counted: {logged:#?}"
+    );
+
+    stage.stop().await.unwrap();
+    drop(moto);
+}
