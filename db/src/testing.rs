@@ -119,3 +119,53 @@ fn random() -> u64 {
     hasher.write_u32(std::process::id());
     hasher.finish()
 }
+
+/// Another session holding the row lock of one zip code (an uncommitted insert), so
+/// that a load of a file containing it stops there, inside its transaction: a
+/// deterministic "middle of a file" for fault tests.
+pub struct RowLock {
+    holder: sqlx::MySqlConnection,
+    watcher: sqlx::MySqlConnection,
+    holder_id: u64,
+    database: String,
+}
+
+impl RowLock {
+    pub async fn hold(db: &TestDb, zipcode: &str) -> Result<Self, sqlx::Error> {
+        let mut holder = sqlx::MySqlConnection::connect_with(&db.options).await?;
+        let watcher = sqlx::MySqlConnection::connect_with(&db.options).await?;
+        holder.execute("BEGIN").await?;
+        sqlx::query(
+            "INSERT INTO ZIPCODES (ZIPCODE, ZIPCODE_TYPE, CITY, STATE, LOCATION_TYPE, LOCATION, DECOMISSIONED) \
+             VALUES (?, 'STANDARD', 'LOCKED', 'MA', 'PRIMARY', 'LOCKED', FALSE)",
+        )
+        .bind(zipcode)
+        .execute(&mut holder)
+        .await?;
+        let holder_id = sqlx::query_scalar("SELECT CONNECTION_ID()").fetch_one(&mut holder).await?;
+        Ok(Self { holder, watcher, holder_id, database: db.name.clone() })
+    }
+
+    /// The connection of a load that has waited on the lock for `at_least` (or `None`).
+    pub async fn waiting_load(&mut self, at_least: Duration) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT ID FROM information_schema.PROCESSLIST \
+             WHERE DB = ? AND ID <> ? AND INFO LIKE 'INSERT INTO ZIPCODES%' AND TIME_MS > ?",
+        )
+        .bind(&self.database)
+        .bind(self.holder_id)
+        .bind(at_least.as_millis() as u64)
+        .fetch_optional(&mut self.watcher)
+        .await
+    }
+
+    /// Ends the connection of `load` as a network failure or a server restart would.
+    pub async fn kill_connection(&mut self, load: i64) -> Result<(), sqlx::Error> {
+        self.watcher.execute(sqlx::AssertSqlSafe(format!("KILL CONNECTION {load}"))).await.map(drop)
+    }
+
+    /// Rolls the insert back: the zip code was never there, and the waiting load goes on.
+    pub async fn release(mut self) -> Result<(), sqlx::Error> {
+        self.holder.execute("ROLLBACK").await.map(drop)
+    }
+}

@@ -3,10 +3,10 @@
 
 use std::io::Cursor;
 
-use sqlx::{Connection, MySqlPool};
+use sqlx::MySqlPool;
 use zipster_core::feed::OUTPUT_HEADER;
 use zipster_db::load::{LoadCounts, LoadOutcome, ObjectVersion, load_csv};
-use zipster_db::testing::TestDb;
+use zipster_db::testing::{RowLock, TestDb};
 use zipster_db::{DbError, MIGRATOR, migrate, radius, seed};
 
 fn csv(rows: &[&str]) -> String {
@@ -270,43 +270,22 @@ async fn a_connection_killed_mid_transaction_loads_nothing_and_a_retry_loads_all
     let rows: Vec<String> =
         (0..3 * 1000).map(|i| format!("{i:05},STANDARD,TOWN,MA,PRIMARY,42.00,-71.00,NA-US-MA-TOWN,false")).collect();
     let file = csv(&rows.iter().map(String::as_str).collect::<Vec<_>>());
-    // Connections of their own: the test pool is the load's.
-    let mut blocker = sqlx::MySqlConnection::connect_with(&db.options).await.unwrap();
-    let mut watcher = sqlx::MySqlConnection::connect_with(&db.options).await.unwrap();
-    sqlx::query("BEGIN").execute(&mut blocker).await.unwrap();
-    sqlx::query(
-        "INSERT INTO ZIPCODES (ZIPCODE, ZIPCODE_TYPE, CITY, STATE, LOCATION_TYPE, LOCATION, DECOMISSIONED) \
-         VALUES ('02500', 'STANDARD', 'LOCKED', 'MA', 'PRIMARY', 'LOCKED', FALSE)",
-    )
-    .execute(&mut blocker)
-    .await
-    .unwrap();
-    let blocker_id: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()").fetch_one(&mut blocker).await.unwrap();
-
+    let mut lock = RowLock::hold(&db, "02500").await.unwrap();
     let load = tokio::spawn({
         let (pool, file) = (db.pool.clone(), file.clone());
         async move { load_csv(&pool, &object("killed", None), Cursor::new(file.as_bytes())).await }
     });
     let waiting = loop {
-        let waiting: Option<i64> = sqlx::query_scalar(
-            "SELECT ID FROM information_schema.PROCESSLIST \
-             WHERE DB = ? AND ID <> ? AND INFO LIKE 'INSERT INTO ZIPCODES%' AND TIME_MS > 100",
-        )
-        .bind(&db.name)
-        .bind(blocker_id)
-        .fetch_optional(&mut watcher)
-        .await
-        .unwrap();
-        if let Some(id) = waiting {
+        if let Some(id) = lock.waiting_load(std::time::Duration::from_millis(100)).await.unwrap() {
             break id;
         }
         assert!(!load.is_finished(), "the load finished while a key of it was locked");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
-    sqlx::query(sqlx::AssertSqlSafe(format!("KILL CONNECTION {waiting}"))).execute(&mut watcher).await.unwrap();
+    lock.kill_connection(waiting).await.unwrap();
     let killed = load.await.unwrap();
     assert!(matches!(killed, Err(DbError::Sql { .. })), "{killed:?}");
-    sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+    lock.release().await.unwrap();
     assert!(table(&db.pool).await.is_empty(), "no row of the killed load is left");
     assert!(loaded_objects(&db.pool).await.is_empty(), "the killed load is not recorded");
 

@@ -16,7 +16,16 @@ pub fn ensure_venv() -> Result<PathBuf> {
     let venv = project_root().join(".tools/venv");
     let bin = venv.join("bin");
     let stamp = venv.join("requirements.stamp");
-    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == REQUIREMENTS) {
+    let current = || std::fs::read_to_string(&stamp).is_ok_and(|s| s == REQUIREMENTS);
+    if current() {
+        return Ok(bin);
+    }
+    // Parallel tests each ask for the tools; one installs while the others wait,
+    // instead of several pips writing into the same venv.
+    std::fs::create_dir_all(project_root().join(".tools"))?;
+    let lock = std::fs::File::create(project_root().join(".tools/install.lock"))?;
+    lock.lock().context("waiting for another install of the Python tools")?;
+    if current() {
         return Ok(bin);
     }
     let sh = Shell::new()?;

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use zipster_db::testing::{DEFAULT_SERVER_URL, TestDb};
+use zipster_db::testing::{DEFAULT_SERVER_URL, RowLock, TestDb};
 use zipster_ops::aws::ui::Recorder;
 use zipster_ops::local::aws::Clients;
 use zipster_ops::local::function::LogSink;
@@ -53,20 +53,34 @@ fn notifications_on<'a>(trace: &'a Trace, topic: &str) -> Vec<&'a str> {
     trace.notifications.iter().filter(|n| n.topic == topic).map(|n| n.message.as_str()).collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn files_go_through_the_local_stage_end_to_end() {
-    let Some((db, _)) = TestDb::migrated("files_go_through_the_local_stage_end_to_end").await else { return };
+/// The local stage on its own moto, deployed with the real deploy code, running the
+/// host bootstraps against `database_url`, their log lines captured.
+struct Harness {
+    moto: OwnedMoto,
+    clients: Clients,
+    stage: LocalStage,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+async fn harness(database_url: &str) -> Harness {
     let root = project_root();
     let moto = OwnedMoto::start(&root).await.unwrap();
     let clients = Clients::new(&moto.endpoint).await;
     let mut ui = Recorder { answer: true, ..Recorder::default() };
     let stack_name = deploy::deploy(&root, &clients, &mut ui).await.unwrap();
-    let target = target_debug(&root);
     let (sink, lines) = logs();
-    let mut options =
-        Options::new(&moto.endpoint, &stack_name, &database_url(&db), pipeline::host_bootstraps(&target), sink);
+    let bootstraps = pipeline::host_bootstraps(&target_debug(&root));
+    let mut options = Options::new(&moto.endpoint, &stack_name, database_url, bootstraps, sink);
     options.retry_delays = vec![Duration::from_millis(50); 2];
     let stage = LocalStage::start(options).await.unwrap();
+    Harness { moto, clients, stage, lines }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_go_through_the_local_stage_end_to_end() {
+    let Some((db, _)) = TestDb::migrated("files_go_through_the_local_stage_end_to_end").await else { return };
+    let root = project_root();
+    let Harness { moto, clients, stage, lines } = harness(&database_url(&db)).await;
 
     // Good and bad rows: the feed's every-rule case, with its golden outputs.
     let trace =
@@ -177,20 +191,7 @@ async fn the_database_password_is_in_no_log_notification_output_or_dead_letter()
     let wrong_password = format!("{scheme}://{user}:{password}X@{host_and_db}");
 
     let root = project_root();
-    let moto = OwnedMoto::start(&root).await.unwrap();
-    let clients = Clients::new(&moto.endpoint).await;
-    let mut ui = Recorder { answer: true, ..Recorder::default() };
-    let stack_name = deploy::deploy(&root, &clients, &mut ui).await.unwrap();
-    let (sink, lines) = logs();
-    let mut options = Options::new(
-        &moto.endpoint,
-        &stack_name,
-        &with_password,
-        pipeline::host_bootstraps(&target_debug(&root)),
-        sink,
-    );
-    options.retry_delays = vec![Duration::from_millis(50); 2];
-    let stage = LocalStage::start(options).await.unwrap();
+    let Harness { moto, clients, stage, lines } = harness(&with_password).await;
 
     let loaded = stage.put(&case("every_rule", "input.csv"), "good.csv", Duration::from_secs(120)).await.unwrap();
     assert_eq!(loaded.outcome, Outcome::Loaded, "{}", loaded.render(0));
@@ -236,56 +237,20 @@ fn children_named(name: &str) -> Vec<u32> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_load_process_killed_mid_load_is_retried_and_loads_the_file_once() {
-    use sqlx::Connection;
     let Some((db, _)) = TestDb::migrated("the_load_process_killed_mid_load").await else { return };
-    let root = project_root();
-    let moto = OwnedMoto::start(&root).await.unwrap();
-    let clients = Clients::new(&moto.endpoint).await;
-    let mut ui = Recorder { answer: true, ..Recorder::default() };
-    let stack_name = deploy::deploy(&root, &clients, &mut ui).await.unwrap();
-    let (sink, _lines) = logs();
-    let mut options = Options::new(
-        &moto.endpoint,
-        &stack_name,
-        &database_url(&db),
-        pipeline::host_bootstraps(&target_debug(&root)),
-        sink,
-    );
-    options.retry_delays = vec![Duration::from_millis(50); 2];
-    let stage = LocalStage::start(options).await.unwrap();
+    let Harness { moto, stage, .. } = harness(&database_url(&db)).await;
 
     // Another session holds the lock of the file's last zip code, so the load stops
     // there, inside its transaction, with its other rows written: then it is killed.
     let file = case("every_rule", "input.csv");
     let expected = accepted_zipcodes(&std::fs::read(&file).unwrap());
-    let locked = expected.last().unwrap().clone();
-    let mut blocker = sqlx::MySqlConnection::connect_with(&db.options).await.unwrap();
-    sqlx::query("BEGIN").execute(&mut blocker).await.unwrap();
-    sqlx::query(
-        "INSERT INTO ZIPCODES (ZIPCODE, ZIPCODE_TYPE, CITY, STATE, LOCATION_TYPE, LOCATION, DECOMISSIONED) \
-         VALUES (?, 'STANDARD', 'LOCKED', 'MA', 'PRIMARY', 'LOCKED', FALSE)",
-    )
-    .bind(&locked)
-    .execute(&mut blocker)
-    .await
-    .unwrap();
-    let blocker_id: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()").fetch_one(&mut blocker).await.unwrap();
-
+    let lock = RowLock::hold(&db, expected.last().unwrap()).await.unwrap();
     let killer = async {
-        let mut watcher = sqlx::MySqlConnection::connect_with(&db.options).await.unwrap();
+        let mut lock = lock;
         let (mut killed, deadline) = (0, std::time::Instant::now() + Duration::from_secs(60));
         // The first attempt is killed while it waits; the retry waits too, until the lock goes.
         while killed < 1 && std::time::Instant::now() < deadline {
-            let waiting: Option<i64> = sqlx::query_scalar(
-                "SELECT ID FROM information_schema.PROCESSLIST \
-                 WHERE DB = ? AND ID <> ? AND INFO LIKE 'INSERT INTO ZIPCODES%' AND TIME_MS > 200",
-            )
-            .bind(&db.name)
-            .bind(blocker_id)
-            .fetch_optional(&mut watcher)
-            .await
-            .unwrap();
-            if waiting.is_some() {
+            if lock.waiting_load(Duration::from_millis(200)).await.unwrap().is_some() {
                 for pid in children_named("load") {
                     std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
                     killed += 1;
@@ -295,7 +260,7 @@ async fn the_load_process_killed_mid_load_is_retried_and_loads_the_file_once() {
         }
         // Let the retry in flight start waiting on the lock, then release it.
         tokio::time::sleep(Duration::from_millis(500)).await;
-        sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+        lock.release().await.unwrap();
         killed
     };
     let (trace, killed) = tokio::join!(stage.put(&file, "killed.csv", Duration::from_secs(120)), killer);
@@ -323,20 +288,7 @@ async fn the_load_process_killed_mid_load_is_retried_and_loads_the_file_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_summary_that_cannot_be_published_does_not_stop_the_data() {
     let Some((db, _)) = TestDb::migrated("a_summary_that_cannot_be_published").await else { return };
-    let root = project_root();
-    let moto = OwnedMoto::start(&root).await.unwrap();
-    let clients = Clients::new(&moto.endpoint).await;
-    let mut ui = Recorder { answer: true, ..Recorder::default() };
-    let stack_name = deploy::deploy(&root, &clients, &mut ui).await.unwrap();
-    let (sink, lines) = logs();
-    let options = Options::new(
-        &moto.endpoint,
-        &stack_name,
-        &database_url(&db),
-        pipeline::host_bootstraps(&target_debug(&root)),
-        sink,
-    );
-    let stage = LocalStage::start(options).await.unwrap();
+    let Harness { moto, stage, lines, .. } = harness(&database_url(&db)).await;
     // A topic that does not exist: every publish of the transform's summary fails.
     let missing = "arn:aws:sns:us-east-1:123456789012:zipster-local-deleted-topic";
     stage.service.set_env("TransformFunction", "TRANSFORM_TOPIC_ARN", missing).await.unwrap();

@@ -24,7 +24,9 @@ pub fn venv_bin(root: &Path) -> PathBuf {
 /// Installs the venv through `cargo xtask tools` when moto is not in it yet.
 pub fn ensure_tools(root: &Path) -> Result<PathBuf> {
     let bin = venv_bin(root);
-    if bin.join("moto_server").exists() {
+    // The stamp is written after pip finishes: a venv half-way through an install
+    // already has `moto_server` but not all its modules.
+    if root.join(".tools/venv/requirements.stamp").exists() {
         return Ok(bin);
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
