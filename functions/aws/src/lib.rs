@@ -9,6 +9,9 @@ pub mod sns;
 
 use std::future::Future;
 use std::path::Path;
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
 
 use zipster_core::event::ObjectRef;
 
@@ -68,8 +71,44 @@ pub trait Notify: Send + Sync {
     ) -> impl Future<Output = Result<(), NotifyError>> + Send;
 }
 
+/// A connection that does not open in this time fails the attempt.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// The longest a request without a large body waits for its response to start. The
+/// SDK sets no such limit, so a service that accepts a request and never answers would
+/// hold the invocation until Lambda's own timeout; with it, the attempt fails and the
+/// SDK retries it (3 attempts), and then the invocation fails with a clear error.
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The slowest upload to S3 taken for healthy when bounding a large upload's wait:
+/// far below what Lambda reaches in-region, so only a stalled upload is cut short.
+pub const UPLOAD_FLOOR_BYTES_PER_SECOND: u64 = 8 << 20;
+
+/// Connect and response-start limits; bodies that stall midway are cut by the SDK's
+/// stalled-stream protection, which the latest behavior version turns on.
+pub fn timeouts(response: Duration) -> TimeoutConfig {
+    TimeoutConfig::builder().connect_timeout(CONNECT_TIMEOUT).read_timeout(response).build()
+}
+
+/// How long an upload of `bytes` may take before its response starts: the SDK's
+/// response timeout counts from the request's first byte, body included.
+pub fn upload_response_timeout(bytes: u64) -> Duration {
+    RESPONSE_TIMEOUT + Duration::from_secs(bytes.div_ceil(UPLOAD_FLOOR_BYTES_PER_SECOND))
+}
+
 /// Loads the AWS configuration once per container: the standard chain (environment,
 /// profile, SSO, instance role), and `AWS_ENDPOINT_URL` for local stand-ins.
 pub async fn load_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts(RESPONSE_TIMEOUT)).load().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_upload_may_take_as_long_as_its_bytes_need_at_the_floor_rate() {
+        assert_eq!(upload_response_timeout(0), RESPONSE_TIMEOUT);
+        assert_eq!(upload_response_timeout(1), RESPONSE_TIMEOUT + Duration::from_secs(1));
+        // The 1 GB test input's staged file (882 MB): 106 s more, within the load's 300 s.
+        assert_eq!(upload_response_timeout(882_000_000), RESPONSE_TIMEOUT + Duration::from_secs(106));
+    }
 }

@@ -7,7 +7,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use tokio::io::AsyncWriteExt;
 use zipster_core::event::ObjectRef;
 
-use crate::{ObjectInfo, Storage, StorageError};
+use crate::{ObjectInfo, Storage, StorageError, timeouts, upload_response_timeout};
 
 #[derive(Clone, Debug)]
 pub struct S3Storage {
@@ -71,13 +71,17 @@ impl Storage for S3Storage {
     }
 
     async fn upload(&self, bucket: &str, key: &str, src: &Path, content_type: &str) -> Result<(), StorageError> {
+        let size = tokio::fs::metadata(src).await.map_err(|e| failed("PutObject (local file)", bucket, key, e))?.len();
         let body = ByteStream::from_path(src).await.map_err(|e| failed("PutObject (local file)", bucket, key, e))?;
+        let timeouts = aws_sdk_s3::config::Builder::default().timeout_config(timeouts(upload_response_timeout(size)));
         self.client
             .put_object()
             .bucket(bucket)
             .key(key)
             .content_type(content_type)
             .body(body)
+            .customize()
+            .config_override(timeouts)
             .send()
             .await
             .map_err(|e| failed("PutObject", bucket, key, e))?;

@@ -4,15 +4,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/fault_proxy.rs"]
+mod fault_proxy;
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use fault_proxy::{Fault, FaultProxy};
+use hyper::Method;
 use serde_json::Value;
 use zipster_db::testing::{DEFAULT_SERVER_URL, RowLock, TestDb};
 use zipster_ops::aws::ui::Recorder;
 use zipster_ops::local::aws::Clients;
-use zipster_ops::local::function::LogSink;
+use zipster_ops::local::function::{LogSink, Outcome as Attempt};
 use zipster_ops::local::moto::OwnedMoto;
 use zipster_ops::local::pipeline::{self, LocalStage, Options, Outcome, Trace};
 use zipster_ops::local::{deploy, project_root, target_debug};
@@ -47,6 +52,15 @@ fn accepted_zipcodes(input: &[u8]) -> Vec<String> {
         String::from_utf8(accepted).unwrap().lines().skip(1).map(|l| l.split(',').next().unwrap().to_owned()).collect();
     zips.sort();
     zips
+}
+
+/// How many times `key` is recorded as loaded.
+async fn load_records(db: &TestDb, key: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM LOADED_OBJECTS WHERE OBJECT_KEY = ?")
+        .bind(key)
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
 }
 
 fn notifications_on<'a>(trace: &'a Trace, topic: &str) -> Vec<&'a str> {
@@ -275,11 +289,7 @@ async fn the_load_process_killed_mid_load_is_retried_and_loads_the_file_once() {
     );
     assert!(load.succeeded() && !load.dead_lettered, "{:?}", load.attempts);
     assert_eq!(zipcodes(&db).await, expected, "every accepted row, once");
-    let records: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM LOADED_OBJECTS WHERE OBJECT_KEY = 'killed.csv'")
-        .fetch_one(&db.pool)
-        .await
-        .unwrap();
-    assert_eq!(records, 1, "the killed attempt left no record; the retry left one");
+    assert_eq!(load_records(&db, "killed.csv").await, 1, "the killed attempt left no record; the retry left one");
 
     stage.stop().await.unwrap();
     drop(moto);
@@ -312,6 +322,92 @@ async fn a_summary_that_cannot_be_published_does_not_stop_the_data() {
         logged.iter().any(|l| l.contains("summary not published") && l.contains("publish_failures")),
         "the failure is logged and counted: {logged:#?}"
     );
+
+    stage.stop().await.unwrap();
+    drop(moto);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_errors_and_timeouts_on_read_and_write_fail_the_attempt_and_nothing_is_lost() {
+    let Some((db, _)) = TestDb::migrated("s3_errors_and_timeouts").await else { return };
+    let Harness { moto, clients, stage, .. } = harness(&database_url(&db)).await;
+    // The functions reach S3 (and SNS) through the proxy; this test reads moto directly.
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    for function in ["TransformFunction", "LoadFunction"] {
+        stage.service.set_env(function, "AWS_ENDPOINT_URL", &proxy.endpoint).await.unwrap();
+    }
+    let input = stage.bucket("InputBucket").unwrap().to_owned();
+    let staging = stage.bucket("StagingBucket").unwrap().to_owned();
+    let errors = stage.bucket("ErrorsBucket").unwrap().to_owned();
+    let file = case("every_rule", "input.csv");
+    let expected = accepted_zipcodes(&std::fs::read(&file).unwrap());
+    let accepted_csv = std::fs::read_to_string(case("every_rule", "accepted.csv")).unwrap();
+    let attempts_of = |function: &str, key: &str| -> Vec<Vec<Attempt>> {
+        let deliveries = stage.service.deliveries().into_iter();
+        deliveries.filter(|d| d.function == function && d.event.to_string().contains(key)).map(|d| d.attempts).collect()
+    };
+
+    // Three faults in a row outlast the SDK's own three attempts: the invocation fails
+    // with an alert, and Lambda's retry of the event goes through.
+    let passing = [
+        ("read-error.csv", Method::GET, &input, Fault::Error, "TransformFunction", "GetObject"),
+        ("write-timeout.csv", Method::PUT, &staging, Fault::Stall, "TransformFunction", "PutObject"),
+        ("read-timeout.csv", Method::GET, &staging, Fault::Stall, "LoadFunction", "GetObject"),
+    ];
+    for (key, method, bucket, fault, function, operation) in passing {
+        let cause = match fault {
+            Fault::Error => "InternalError",
+            Fault::Stall => "timeout",
+        };
+        proxy.inject(method, bucket, key, fault, 3);
+        let trace = stage.put(&file, key, Duration::from_secs(150)).await.unwrap();
+        assert_eq!(trace.outcome, Outcome::Loaded, "{key}: {}", trace.render(0));
+        assert_eq!(proxy.pending(), 0, "{key}: every fault was injected: {:?}", proxy.injected());
+        let attempts = attempts_of(function, key);
+        assert!(
+            matches!(attempts.as_slice(), [a] if matches!(a.as_slice(), [Attempt::HandlerError(_), Attempt::Success(_)])),
+            "{key}: one failed attempt, then the retry: {attempts:?}"
+        );
+        let alerts = notifications_on(&trace, "AlertsTopic");
+        assert!(
+            alerts.len() == 1 && [key, operation, cause].iter().all(|word| alerts[0].contains(word)),
+            "{key}: one alert naming the file, {operation} and {cause}: {alerts:?}"
+        );
+        assert_eq!(stage.object_text(&input, key).await.unwrap(), std::fs::read_to_string(&file).unwrap());
+        assert_eq!(stage.object_text(&staging, key).await.unwrap(), accepted_csv, "{key}");
+        assert_eq!(load_records(&db, key).await, 1, "{key} is loaded once");
+        assert_eq!(zipcodes(&db).await, expected, "{key}: every accepted row, once");
+    }
+
+    // Writes failing for every attempt of every retry: the event is dead-lettered with
+    // an alarm, nothing is staged; once S3 is back, a re-drive takes the file through.
+    let key = "write-error.csv";
+    proxy.inject(Method::PUT, &errors, &format!("{key}.rejects.jsonl"), Fault::Error, 9);
+    let trace = stage.put(&file, key, Duration::from_secs(150)).await.unwrap();
+    assert_eq!(trace.outcome, Outcome::Failed, "{}", trace.render(0));
+    assert_eq!(proxy.pending(), 0, "{:?}", proxy.injected());
+    let attempts = attempts_of("TransformFunction", key);
+    assert!(
+        matches!(attempts.as_slice(), [a] if a.len() == 3 && a.iter().all(|a| matches!(a, Attempt::HandlerError(_)))),
+        "{attempts:?}"
+    );
+    let alerts = notifications_on(&trace, "AlertsTopic");
+    assert_eq!(alerts.iter().filter(|a| a.contains(key) && a.contains("InternalError")).count(), 3, "{alerts:?}");
+    assert!(trace.notifications.iter().any(|n| n.subject.starts_with("ALARM")), "{:?}", trace.notifications);
+    assert!(stage.object_text(&input, key).await.is_ok(), "the input stays");
+    assert!(stage.object_text(&staging, key).await.is_err(), "nothing is staged");
+    assert_eq!(load_records(&db, key).await, 0);
+
+    let queue = stage.stack.function("TransformFunction").unwrap().on_failure_queue.clone().unwrap();
+    let redriven = stage.service.redrive(&queue).await.unwrap();
+    assert!(redriven.len() == 1 && redriven[0].succeeded(), "{redriven:?}");
+    let trace = stage.follow(key, std::time::Instant::now(), Duration::ZERO, Duration::from_secs(120)).await.unwrap();
+    assert_eq!(trace.outcome, Outcome::Loaded, "{}", trace.render(0));
+    assert_eq!(stage.object_text(&staging, key).await.unwrap(), accepted_csv);
+    assert_eq!(load_records(&db, key).await, 1);
+    assert_eq!(zipcodes(&db).await, expected);
+    let left = clients.sqs.receive_message().queue_url(&queue).send().await.unwrap();
+    assert!(left.messages().is_empty(), "the on-failure queue is empty after the re-drive");
 
     stage.stop().await.unwrap();
     drop(moto);

@@ -151,7 +151,8 @@ impl LocalStage {
             for (topic, queue) in &self.wiring.watch_queues {
                 for notification in plumbing::drain(&self.clients, topic, queue, 0).await? {
                     let message = &notification.message;
-                    if transformed.is_none() && message.contains(&trace.input) {
+                    // The transform's failure alerts name the input too: only its summary counts.
+                    if transformed.is_none() && topic == "TransformTopic" && message.contains(&trace.input) {
                         transformed = Some(started.elapsed());
                         if message.contains("REFUSED") {
                             trace.outcome = Outcome::Refused;
@@ -167,7 +168,8 @@ impl LocalStage {
                     trace.notifications.push(notification);
                 }
             }
-            let through = trace.outcome == Outcome::Refused || (transformed.is_some() && (loaded.is_some() || alarmed));
+            // An alarm means a function gave up on its retries: nothing more will come.
+            let through = trace.outcome == Outcome::Refused || alarmed || (transformed.is_some() && loaded.is_some());
             if through || started.elapsed() > within {
                 break;
             }
