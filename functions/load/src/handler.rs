@@ -33,7 +33,21 @@ pub enum LoadError {
     #[error("load succeeded but its summary could not be published: {0}")]
     Publish(#[from] NotifyError),
     #[error("{failed} of {total} objects failed to load: {first}")]
-    Some { failed: usize, total: usize, first: String },
+    Some { failed: usize, total: usize, first: String, first_type: &'static str },
+}
+
+impl LoadError {
+    /// Lambda's `errorType`: what kind of failure, for dead-letter records and metric filters.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::Event(_) => "InvalidEvent",
+            Self::Storage(_) => "StorageError",
+            Self::Scratch { .. } => "ScratchError",
+            Self::Database { .. } => "DatabaseError",
+            Self::Publish(_) => "PublishError",
+            Self::Some { first_type, .. } => first_type,
+        }
+    }
 }
 
 /// What one object's load did, as published and returned.
@@ -121,7 +135,12 @@ impl<S: Storage, N: Notify> Loader<S, N> {
         match failures.len() {
             0 => Ok(json!({ "objects": results })),
             1 if total == 1 => Err(failures.remove(0)),
-            failed => Err(LoadError::Some { failed, total, first: failures[0].to_string() }),
+            failed => Err(LoadError::Some {
+                failed,
+                total,
+                first: failures[0].to_string(),
+                first_type: failures[0].error_type(),
+            }),
         }
     }
 

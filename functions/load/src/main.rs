@@ -1,7 +1,7 @@
 //! The load Lambda's entry point: clients, credentials and the pool are set up once
 //! per container, not per invocation.
 
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use tracing::info;
 use zipster_aws::{s3::S3Storage, sns::SnsNotify};
 use zipster_db::connect::{Limits, describe, lazy_pool};
@@ -23,7 +23,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     };
     let loader = &loader;
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| async move {
-        loader.handle(&event.payload).await.map_err(lambda_runtime::Error::from)
+        loader
+            .handle(&event.payload)
+            .await
+            .map_err(|error| Diagnostic { error_type: error.error_type().to_owned(), error_message: error.to_string() })
     }))
     .await
 }

@@ -155,6 +155,7 @@ async fn a_database_that_is_down_is_one_clear_error_and_an_alert() {
     loader.storage.put(STAGING, KEY, staged(&[PEQUANNOCK]));
     let err = loader.handle(&s3_event(ENCODED_KEY, "01")).await.unwrap_err();
     assert!(err.to_string().contains("no database connection within the connect timeout"), "{err}");
+    assert_eq!(err.error_type(), "DatabaseError");
     let published = loader.notify.published();
     assert_eq!(published.len(), 1);
     assert_eq!(published[0].topic_arn, "arn:alerts");
@@ -164,6 +165,7 @@ async fn a_database_that_is_down_is_one_clear_error_and_an_alert() {
 async fn garbage_events_alert_and_fail() {
     let options = parse_url("mysql://root@127.0.0.1:1/zipster").unwrap();
     let loader = loader(lazy_pool(options, Limits::default()));
-    assert!(loader.handle(&json!({"hello": "world"})).await.is_err());
+    let err = loader.handle(&json!({"hello": "world"})).await.unwrap_err();
+    assert_eq!(err.error_type(), "InvalidEvent", "{err}");
     assert_eq!(loader.notify.published()[0].topic_arn, "arn:alerts");
 }

@@ -71,7 +71,19 @@ pub enum HandlerError {
     #[error("scratch files in {dir}: {source}")]
     Scratch { dir: String, source: std::io::Error },
     #[error("{failed} of {total} objects failed; first: {first}")]
-    Objects { failed: usize, total: usize, first: String },
+    Objects { failed: usize, total: usize, first: String, first_type: &'static str },
+}
+
+impl HandlerError {
+    /// Lambda's `errorType`: what kind of failure, for dead-letter records and metric filters.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::Event(_) => "InvalidEvent",
+            Self::Storage(_) => "StorageError",
+            Self::Scratch { .. } => "ScratchError",
+            Self::Objects { first_type, .. } => first_type,
+        }
+    }
 }
 
 /// What became of one input object.
@@ -100,7 +112,7 @@ pub async fn handle<S: Storage, N: Notify>(
 ) -> Result<Value, HandlerError> {
     let objects = object_refs(&event)?;
     let mut outcomes = Vec::with_capacity(objects.len());
-    let mut failures = Vec::new();
+    let mut failures: Vec<HandlerError> = Vec::new();
     for object in &objects {
         match transform_object(object, storage, notify, config).await {
             Ok(outcome) => outcomes.push(outcome),
@@ -112,10 +124,16 @@ pub async fn handle<S: Storage, N: Notify>(
             }
         }
     }
-    if let Some(first) = failures.first() {
-        return Err(HandlerError::Objects { failed: failures.len(), total: objects.len(), first: first.to_string() });
+    match failures.len() {
+        0 => Ok(json!({ "objects": outcomes })),
+        1 if objects.len() == 1 => Err(failures.remove(0)),
+        failed => Err(HandlerError::Objects {
+            failed,
+            total: objects.len(),
+            first: failures[0].to_string(),
+            first_type: failures[0].error_type(),
+        }),
     }
-    Ok(json!({ "objects": outcomes }))
 }
 
 async fn transform_object<S: Storage, N: Notify>(

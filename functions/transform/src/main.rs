@@ -1,6 +1,6 @@
 //! The transform Lambda's entry point: clients are built once per container.
 
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use zipster_aws::{s3::S3Storage, sns::SnsNotify};
 use zipster_transform::{Config, handle};
 
@@ -13,7 +13,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let notify = SnsNotify::new(&aws);
     let (storage, notify, config) = (&storage, &notify, &config);
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| async move {
-        handle(event.payload, storage, notify, config).await.map_err(lambda_runtime::Error::from)
+        handle(event.payload, storage, notify, config)
+            .await
+            .map_err(|error| Diagnostic { error_type: error.error_type().to_owned(), error_message: error.to_string() })
     }))
     .await
 }

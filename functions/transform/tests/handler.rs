@@ -121,7 +121,8 @@ async fn failed_upload_fails_the_invocation_and_stages_nothing() {
 
     let error = handle(event("s3-put.json"), &storage, &notify, &config(dir.path())).await.expect_err("must fail");
 
-    assert!(error.to_string().contains("PutObject s3://errors/"), "{error}");
+    assert!(error.to_string().starts_with("PutObject s3://errors/"), "one object: the error itself, {error}");
+    assert_eq!(error.error_type(), "StorageError");
     assert!(storage.get("staging", key).is_none(), "nothing staged before the report is durable");
     assert!(storage.get("zipster-dev-input", key).is_some());
     assert_eq!(notify.published()[0].topic_arn, "arn:topic:alerts");
@@ -136,6 +137,7 @@ async fn missing_object_and_garbage_events_fail() {
     assert!(error.to_string().contains("does not exist"), "{error}");
     let error = handle(json!({"not": "an event"}), &storage, &notify, &config(dir.path())).await.expect_err("garbage");
     assert!(error.to_string().starts_with("event:"), "{error}");
+    assert_eq!(error.error_type(), "InvalidEvent");
 }
 
 #[tokio::test]

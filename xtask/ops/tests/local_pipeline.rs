@@ -160,6 +160,7 @@ async fn files_go_through_the_local_stage_end_to_end() {
     assert!(record["requestContext"]["functionArn"].as_str().unwrap().contains(":function:zipster-local-load"));
     assert_eq!(record["requestPayload"], failed.event);
     assert!(record["responsePayload"]["errorMessage"].as_str().unwrap().contains("no database connection"), "{record}");
+    assert_eq!(record["responsePayload"]["errorType"], "DatabaseError", "{record}");
 
     // The database back: re-driving the record loads the file fully.
     stage.service.set_env("LoadFunction", "DATABASE_URL", &database_url(&db)).await.unwrap();
@@ -399,6 +400,9 @@ async fn s3_errors_and_timeouts_on_read_and_write_fail_the_attempt_and_nothing_i
     assert_eq!(load_records(&db, key).await, 0);
 
     let queue = stage.stack.function("TransformFunction").unwrap().on_failure_queue.clone().unwrap();
+    let peek = clients.sqs.receive_message().queue_url(&queue).visibility_timeout(0).send().await.unwrap();
+    let record: Value = serde_json::from_str(peek.messages()[0].body().unwrap()).unwrap();
+    assert_eq!(record["responsePayload"]["errorType"], "StorageError", "{record}");
     let redriven = stage.service.redrive(&queue).await.unwrap();
     assert!(redriven.len() == 1 && redriven[0].succeeded(), "{redriven:?}");
     let trace = stage.follow(key, std::time::Instant::now(), Duration::ZERO, Duration::from_secs(120)).await.unwrap();
