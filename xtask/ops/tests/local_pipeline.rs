@@ -128,12 +128,32 @@ async fn files_go_through_the_local_stage_end_to_end() {
         .expect("the load was delivered")
         .event;
     let served = stage.service.served("LoadFunction").unwrap();
-    let replay = stage.service.invoke_async(served, load_event).await.unwrap();
-    let zipster_ops::local::function::Outcome::Success(body) = replay.attempts.last().unwrap() else {
-        panic!("replay failed: {:?}", replay.attempts)
-    };
+    let replay = stage.service.invoke_async(served, load_event.clone()).await.unwrap();
+    let Some(Attempt::Success(body)) = replay.attempts.last() else { panic!("replay failed: {:?}", replay.attempts) };
     let body: Value = serde_json::from_slice(body).unwrap();
     assert_eq!(body["objects"][0]["status"], "already_loaded", "{body}");
+    assert_eq!(zipcodes(&db).await, accepted_zipcodes(&input));
+
+    // A newer version of the key, then the older version's event arriving late: the
+    // older is "superseded" and the newer rows stay.
+    let zip = accepted_zipcodes(&input)[0].clone();
+    let scratch = tempfile::tempdir().unwrap();
+    let newer = scratch.path().join("newer.csv");
+    let header = "Zipcode,ZipCodeType,City,State,LocationType,Lat,Long,Location,Decommisioned";
+    std::fs::write(
+        &newer,
+        format!("{header}\n{zip},STANDARD,NEWER TOWN,CT,PRIMARY,41.00,-73.00,NA-US-CT-NEWER,FALSE\n"),
+    )
+    .unwrap();
+    let trace = stage.put(&newer, "incoming/every rule.csv", Duration::from_secs(120)).await.unwrap();
+    assert_eq!(trace.outcome, Outcome::Loaded, "{}", trace.render(0));
+    let city = || sqlx::query_scalar::<_, String>("SELECT CITY FROM ZIPCODES WHERE ZIPCODE = ?").bind(&zip);
+    assert_eq!(city().fetch_one(&db.pool).await.unwrap(), "NEWER TOWN");
+    let late = stage.service.invoke_async(served, load_event).await.unwrap();
+    let Some(Attempt::Success(body)) = late.attempts.last() else { panic!("late event failed: {:?}", late.attempts) };
+    let body: Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(body["objects"][0]["status"], "superseded", "{body}");
+    assert_eq!(city().fetch_one(&db.pool).await.unwrap(), "NEWER TOWN", "the newer version wins");
     assert_eq!(zipcodes(&db).await, accepted_zipcodes(&input));
 
     // The database unreachable for the load: retried, then the on-failure queue and an alarm.
@@ -250,47 +270,76 @@ fn children_named(name: &str) -> Vec<u32> {
     String::from_utf8_lossy(&output.stdout).lines().filter_map(|l| l.trim().parse().ok()).collect()
 }
 
+/// Holds the row lock of the file's last zip code, so that each load attempt stops
+/// there, inside its transaction, with its other rows written; `interrupt` strikes
+/// the first attempt that waits (given its connection id); then the lock is released
+/// for the retry. Returns the file's trace.
+async fn interrupt_the_first_load(
+    stage: &LocalStage,
+    db: &TestDb,
+    key: &str,
+    interrupt: impl AsyncFnOnce(&mut RowLock, i64),
+) -> Trace {
+    let file = case("every_rule", "input.csv");
+    let expected = accepted_zipcodes(&std::fs::read(&file).unwrap());
+    let mut lock = RowLock::hold(db, expected.last().unwrap()).await.unwrap();
+    let interrupter = async {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let load = loop {
+            if let Some(load) = lock.waiting_load(Duration::from_millis(200)).await.unwrap() {
+                break load;
+            }
+            assert!(std::time::Instant::now() < deadline, "no load waited on the lock");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        interrupt(&mut lock, load).await;
+        // Let the retry start waiting on the lock, then release it.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        lock.release().await.unwrap();
+    };
+    let (trace, ()) = tokio::join!(stage.put(&file, key, Duration::from_secs(120)), interrupter);
+    let trace = trace.unwrap();
+    assert_eq!(trace.outcome, Outcome::Loaded, "{}", trace.render(0));
+    let load = stage.service.deliveries().into_iter().rfind(|d| d.function == "LoadFunction").unwrap();
+    assert!(load.attempts.len() == 2 && load.succeeded() && !load.dead_lettered, "{:?}", load.attempts);
+    assert_eq!(zipcodes(db).await, expected, "every accepted row, once");
+    assert_eq!(load_records(db, key).await, 1, "the interrupted attempt left no record; the retry left one");
+    trace
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_load_process_killed_mid_load_is_retried_and_loads_the_file_once() {
     let Some((db, _)) = TestDb::migrated("the_load_process_killed_mid_load").await else { return };
     let Harness { moto, stage, .. } = harness(&database_url(&db)).await;
-
-    // Another session holds the lock of the file's last zip code, so the load stops
-    // there, inside its transaction, with its other rows written: then it is killed.
-    let file = case("every_rule", "input.csv");
-    let expected = accepted_zipcodes(&std::fs::read(&file).unwrap());
-    let lock = RowLock::hold(&db, expected.last().unwrap()).await.unwrap();
-    let killer = async {
-        let mut lock = lock;
-        let (mut killed, deadline) = (0, std::time::Instant::now() + Duration::from_secs(60));
-        // The first attempt is killed while it waits; the retry waits too, until the lock goes.
-        while killed < 1 && std::time::Instant::now() < deadline {
-            if lock.waiting_load(Duration::from_millis(200)).await.unwrap().is_some() {
-                for pid in children_named("load") {
-                    std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
-                    killed += 1;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+    interrupt_the_first_load(&stage, &db, "killed.csv", async |_, _| {
+        let pids = children_named("load");
+        assert!(!pids.is_empty(), "the load process is running");
+        for pid in pids {
+            std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
         }
-        // Let the retry in flight start waiting on the lock, then release it.
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        lock.release().await.unwrap();
-        killed
-    };
-    let (trace, killed) = tokio::join!(stage.put(&file, "killed.csv", Duration::from_secs(120)), killer);
-    let trace = trace.unwrap();
-    assert!(killed >= 1);
-    assert_eq!(trace.outcome, Outcome::Loaded, "{}", trace.render(0));
+    })
+    .await;
     let load = stage.service.deliveries().into_iter().rfind(|d| d.function == "LoadFunction").unwrap();
-    assert!(
-        matches!(load.attempts.first(), Some(zipster_ops::local::function::Outcome::Crashed(_))),
-        "the first attempt died with its process: {:?}",
-        load.attempts
-    );
-    assert!(load.succeeded() && !load.dead_lettered, "{:?}", load.attempts);
-    assert_eq!(zipcodes(&db).await, expected, "every accepted row, once");
-    assert_eq!(load_records(&db, "killed.csv").await, 1, "the killed attempt left no record; the retry left one");
+    assert!(matches!(load.attempts[0], Attempt::Crashed(_)), "died with its process: {:?}", load.attempts);
+
+    stage.stop().await.unwrap();
+    drop(moto);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_connection_dropped_mid_load_rolls_back_and_the_retry_loads_once() {
+    let Some((db, _)) = TestDb::migrated("the_database_connection_dropped").await else { return };
+    let Harness { moto, stage, .. } = harness(&database_url(&db)).await;
+    let trace = interrupt_the_first_load(&stage, &db, "dropped.csv", async |lock, load| {
+        lock.kill_connection(load).await.unwrap();
+    })
+    .await;
+    let load = stage.service.deliveries().into_iter().rfind(|d| d.function == "LoadFunction").unwrap();
+    let Attempt::HandlerError(error) = &load.attempts[0] else { panic!("{:?}", load.attempts) };
+    let error: Value = serde_json::from_slice(error).unwrap();
+    assert_eq!(error["errorType"], "DatabaseError", "{error}");
+    let alerts = notifications_on(&trace, "AlertsTopic");
+    assert!(alerts.len() == 1 && alerts[0].contains("dropped.csv"), "one alert naming the file: {alerts:?}");
 
     stage.stop().await.unwrap();
     drop(moto);
