@@ -122,6 +122,18 @@ async fn a_new_version_via_sns_updates_the_rows() {
 }
 
 #[tokio::test]
+async fn a_summary_that_cannot_be_published_does_not_fail_a_committed_load() {
+    let Some((db, _)) = TestDb::migrated("handler_publish_fails").await else { return };
+    let loader = loader(db.pool.clone());
+    loader.notify.set_failing(true);
+    loader.storage.put(STAGING, KEY, staged(&[PEQUANNOCK, POMPTON]));
+    let output = loader.handle(&s3_event(ENCODED_KEY, "0055AED6DCD90281E5")).await.expect("the rows are loaded");
+    assert_eq!(output["objects"][0]["status"], "loaded");
+    assert_eq!(cities(&db.pool).await.len(), 2);
+    assert!(loader.notify.published().is_empty());
+}
+
+#[tokio::test]
 async fn a_bad_file_alerts_fails_and_loads_nothing() {
     let Some((db, _)) = TestDb::migrated("handler_bad_file").await else { return };
     let loader = loader(db.pool.clone());

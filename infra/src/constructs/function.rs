@@ -10,7 +10,7 @@ use crate::model::lambda::{
     Code, DestinationConfig, Environment, EphemeralStorage, EventInvokeConfig, Function, LoggingConfig, OnFailure,
     VpcConfig,
 };
-use crate::model::logs::LogGroup;
+use crate::model::logs::{LogGroup, MetricFilter, MetricTransformation};
 use crate::model::{Expr, Resource, Template};
 use crate::stage::{FunctionSettings, StageConfig};
 
@@ -164,6 +164,24 @@ impl LambdaFunction<'_> {
                 destination_config: DestinationConfig {
                     on_failure: OnFailure { destination: Expr::get_att(failures.queue_id, "Arn") },
                 },
+            },
+        );
+
+        // The functions log a failed summary publish with `counter="publish_failures"`
+        // instead of failing (the data is already durable); this counts those lines.
+        template.add(
+            format!("{function_id}PublishFailures"),
+            MetricFilter {
+                filter_name: format!("{function_name}-publish-failures"),
+                log_group_name: Expr::reference(&log_group_id),
+                filter_pattern: r#"{ $.fields.counter = "publish_failures" }"#,
+                metric_transformations: vec![MetricTransformation {
+                    metric_namespace: format!("Zipster/{}", stage.name),
+                    metric_name: format!("{}-publish-failures", self.name),
+                    metric_value: "1",
+                    default_value: 0.0,
+                    unit: "Count",
+                }],
             },
         );
 

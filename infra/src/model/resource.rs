@@ -113,6 +113,7 @@ resource_types! {
     Role(iam::Role) = "AWS::IAM::Role",
     InstanceProfile(iam::InstanceProfile) = "AWS::IAM::InstanceProfile",
     LogGroup(logs::LogGroup) = "AWS::Logs::LogGroup",
+    MetricFilter(logs::MetricFilter) = "AWS::Logs::MetricFilter",
     Alarm(cloudwatch::Alarm) = "AWS::CloudWatch::Alarm",
     Vpc(ec2::Vpc) = "AWS::EC2::VPC",
     Subnet(ec2::Subnet) = "AWS::EC2::Subnet",

@@ -345,33 +345,65 @@ async fn the_database_connection_dropped_mid_load_rolls_back_and_the_retry_loads
     drop(moto);
 }
 
+/// Whether a log line (JSON) matches a CloudWatch Logs filter pattern of the one form
+/// the template uses, `{ $.a.b = "value" }`.
+fn matches_filter(pattern: &str, line: &Value) -> bool {
+    let inner = pattern.trim().trim_start_matches('{').trim_end_matches('}').trim();
+    let (path, value) = inner.split_once(" = ").expect("a `$.path = \"value\"` pattern");
+    let path = path.trim().strip_prefix("$.").expect("a JSON path");
+    let found = path.split('.').fold(line, |node, key| &node[key]);
+    found.as_str() == Some(value.trim().trim_matches('"'))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_summary_that_cannot_be_published_does_not_stop_the_data() {
     let Some((db, _)) = TestDb::migrated("a_summary_that_cannot_be_published").await else { return };
     let Harness { moto, stage, lines, .. } = harness(&database_url(&db)).await;
-    // A topic that does not exist: every publish of the transform's summary fails.
+    // Topics that do not exist: every publish of either summary fails. JSON logs, as the
+    // template's `LoggingConfig` gives the functions in AWS.
     let missing = "arn:aws:sns:us-east-1:123456789012:zipster-local-deleted-topic";
-    stage.service.set_env("TransformFunction", "TRANSFORM_TOPIC_ARN", missing).await.unwrap();
+    for (function, topic) in [("TransformFunction", "TRANSFORM_TOPIC_ARN"), ("LoadFunction", "LOAD_TOPIC_ARN")] {
+        stage.service.set_env(function, topic, missing).await.unwrap();
+        stage.service.set_env(function, "AWS_LAMBDA_LOG_FORMAT", "JSON").await.unwrap();
+    }
 
     let file = case("every_rule", "input.csv");
-    // The transform's summary never comes, so following waits out its limit.
+    // Neither summary comes, so following waits out its limit.
     let trace = stage.put(&file, "unpublished.csv", Duration::from_secs(8)).await.unwrap();
-    assert_eq!(trace.outcome, Outcome::Loaded, "the load still ran: {}", trace.render(0));
     assert!(notifications_on(&trace, "TransformTopic").is_empty(), "{:?}", trace.notifications);
-    assert_eq!(notifications_on(&trace, "LoadTopic").len(), 1, "{:?}", trace.notifications);
-    assert_eq!(zipcodes(&db).await, accepted_zipcodes(&std::fs::read(&file).unwrap()));
+    assert!(notifications_on(&trace, "LoadTopic").is_empty(), "{:?}", trace.notifications);
+    assert!(notifications_on(&trace, "AlertsTopic").is_empty(), "nothing failed: {:?}", trace.notifications);
+    assert_eq!(zipcodes(&db).await, accepted_zipcodes(&std::fs::read(&file).unwrap()), "the rows are loaded");
+    assert_eq!(load_records(&db, "unpublished.csv").await, 1);
     let staging = stage.bucket("StagingBucket").unwrap().to_owned();
     assert_eq!(
         stage.object_text(&staging, "unpublished.csv").await.unwrap(),
         std::fs::read_to_string(case("every_rule", "accepted.csv")).unwrap()
     );
-    let transform = stage.service.deliveries().into_iter().find(|d| d.function == "TransformFunction").unwrap();
-    assert_eq!(transform.attempts.len(), 1, "a failed publish is not a failed transform: {:?}", transform.attempts);
+    for function in ["TransformFunction", "LoadFunction"] {
+        let deliveries: Vec<_> = stage.service.deliveries().into_iter().filter(|d| d.function == function).collect();
+        assert!(
+            deliveries.len() == 1 && deliveries[0].attempts.len() == 1 && deliveries[0].succeeded(),
+            "a failed publish is not a failed {function}: {deliveries:?}"
+        );
+    }
+
+    // Each failure is a log line that the function's metric filter in the template counts.
+    let template: Value =
+        serde_json::from_str(&std::fs::read_to_string(project_root().join("infra/templates/local.json")).unwrap())
+            .unwrap();
     let logged = lines.lock().unwrap().clone();
-    assert!(
-        logged.iter().any(|l| l.contains("summary not published") && l.contains("publish_failures")),
-        "the failure is logged and counted: {logged:#?}"
-    );
+    for (function, label) in [("TransformFunction", "transform |"), ("LoadFunction", "load |")] {
+        let filter = &template["Resources"][format!("{function}PublishFailures")]["Properties"];
+        let pattern = filter["FilterPattern"].as_str().unwrap();
+        let counted = logged
+            .iter()
+            .filter_map(|l| l.trim_start().strip_prefix(label))
+            .filter_map(|l| serde_json::from_str::<Value>(l.trim()).ok())
+            .filter(|line| matches_filter(pattern, line))
+            .count();
+        assert_eq!(counted, 1, "{function}: one line counted by {pattern}: {logged:#?}");
+    }
 
     stage.stop().await.unwrap();
     drop(moto);
