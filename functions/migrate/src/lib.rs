@@ -35,6 +35,17 @@ pub enum MigrateError {
     Seed(#[from] LoadError),
 }
 
+impl MigrateError {
+    /// Lambda's `errorType`, as the load names its failures.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::Event(_) => "InvalidEvent",
+            Self::Migrate(_) => "DatabaseError",
+            Self::Seed(error) => error.error_type(),
+        }
+    }
+}
+
 /// Seed objects are a few MiB; this only guards against naming the wrong object.
 pub const MAX_SEED_BYTES: u64 = 256 * 1024 * 1024;
 

@@ -1,6 +1,6 @@
 //! The migrate Lambda's entry point: clients and the pool are set up once per container.
 
-use lambda_runtime::{LambdaEvent, service_fn};
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use tracing::info;
 use zipster_aws::s3::S3Storage;
 use zipster_db::connect::{Limits, describe, lazy_pool};
@@ -17,7 +17,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let pool = lazy_pool(options, Limits { max_connections: 1, ..Limits::default() });
     let (storage, pool) = (&storage, &pool);
     lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| async move {
-        zipster_migrate::handle(storage, pool, &event.payload).await.map_err(lambda_runtime::Error::from)
+        zipster_migrate::handle(storage, pool, &event.payload)
+            .await
+            .map_err(|error| Diagnostic { error_type: error.error_type().to_owned(), error_message: error.to_string() })
     }))
     .await
 }

@@ -27,5 +27,6 @@ async fn migrates_then_loads_the_staged_seed_once() {
 
     let only_migrate = zipster_migrate::handle(&storage, &db.pool, &json!({})).await.unwrap();
     assert_eq!(only_migrate, json!({"applied": [], "loaded": null}));
-    assert!(zipster_migrate::handle(&storage, &db.pool, &json!({"seed": "x"})).await.is_err());
+    let error = zipster_migrate::handle(&storage, &db.pool, &json!({"seed": "x"})).await.unwrap_err();
+    assert_eq!(error.error_type(), "InvalidEvent", "{error}");
 }
