@@ -429,19 +429,22 @@ async fn s3_errors_and_timeouts_on_read_and_write_fail_the_attempt_and_nothing_i
         deliveries.filter(|d| d.function == function && d.event.to_string().contains(key)).map(|d| d.attempts).collect()
     };
 
-    // Three faults in a row outlast the SDK's own three attempts: the invocation fails
-    // with an alert, and Lambda's retry of the event goes through.
+    // Three faults in a row outlast the SDK's own three attempts (a body that stalls
+    // midway is not retried by the SDK: one is enough): the invocation fails with an
+    // alert, and Lambda's retry of the event goes through.
     let passing = [
         ("read-error.csv", Method::GET, &input, Fault::Error, "TransformFunction", "GetObject"),
         ("write-timeout.csv", Method::PUT, &staging, Fault::Stall, "TransformFunction", "PutObject"),
         ("read-timeout.csv", Method::GET, &staging, Fault::Stall, "LoadFunction", "GetObject"),
+        ("read-stalled.csv", Method::GET, &staging, Fault::StallBody, "LoadFunction", "GetObject (body)"),
     ];
     for (key, method, bucket, fault, function, operation) in passing {
-        let cause = match fault {
-            Fault::Error => "InternalError",
-            Fault::Stall => "timeout",
+        let (cause, times) = match fault {
+            Fault::Error => ("InternalError", 3),
+            Fault::Stall => ("timeout", 3),
+            Fault::StallBody => ("minimum throughput", 1),
         };
-        proxy.inject(method, bucket, key, fault, 3);
+        proxy.inject(method, bucket, key, fault, times);
         let trace = stage.put(&file, key, Duration::from_secs(150)).await.unwrap();
         assert_eq!(trace.outcome, Outcome::Loaded, "{key}: {}", trace.render(0));
         assert_eq!(proxy.pending(), 0, "{key}: every fault was injected: {:?}", proxy.injected());

@@ -24,6 +24,8 @@ pub enum Fault {
     Error,
     /// The request is read and never answered.
     Stall,
+    /// moto's answer is passed on, its body cut off halfway and never finished.
+    StallBody,
 }
 
 struct Rule {
@@ -116,6 +118,9 @@ async fn handle(
 ) -> Result<Response<Body>, Infallible> {
     // Rules name keys as sent: plain ASCII keys need no decoding.
     let fault = fault_for(&shared, request.method(), request.uri().path());
+    if let Some(Fault::StallBody) = fault {
+        return Ok(stall_body(request, &upstream).await.unwrap_or_else(|error| bad_gateway(&error)));
+    }
     if fault.is_some() {
         // Read the whole upload first, as S3 does: answering early would make the
         // client fail on a broken pipe instead of on the fault under test.
@@ -128,7 +133,9 @@ async fn handle(
             tokio::time::sleep(Duration::from_secs(3600)).await;
             Ok(s3_error())
         }
-        None => Ok(forward(request, &upstream).await.unwrap_or_else(|error| bad_gateway(&error))),
+        Some(Fault::StallBody) | None => {
+            Ok(forward(request, &upstream).await.unwrap_or_else(|error| bad_gateway(&error)))
+        }
     }
 }
 
@@ -141,6 +148,34 @@ async fn forward(mut request: Request<Incoming>, upstream: &str) -> Result<Respo
     tokio::spawn(connection);
     let response = sender.send_request(request).await.map_err(|e| format!("forwarding to moto: {e}"))?;
     Ok(response.map(BodyExt::boxed))
+}
+
+async fn stall_body(request: Request<Incoming>, upstream: &str) -> Result<Response<Body>, String> {
+    let (parts, body) = forward(request, upstream).await?.into_parts();
+    let bytes = body.collect().await.map_err(|e| format!("reading moto's answer: {e}"))?.to_bytes();
+    let half = bytes.slice(..bytes.len() / 2);
+    // The headers (Content-Length included) promise the whole body; half of it comes.
+    Ok(Response::from_parts(parts, Stalling { first: Some(half) }.boxed()))
+}
+
+/// A body that yields its first chunk, then nothing, ever.
+struct Stalling {
+    first: Option<Bytes>,
+}
+
+impl hyper::body::Body for Stalling {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, hyper::Error>>> {
+        match self.first.take() {
+            Some(chunk) => std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(chunk)))),
+            None => std::task::Poll::Pending,
+        }
+    }
 }
 
 fn full(status: StatusCode, content_type: &str, body: String) -> Response<Body> {
