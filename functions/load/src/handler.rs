@@ -31,7 +31,7 @@ pub enum LoadError {
         source: DbError,
     },
     #[error("{failed} of {total} objects failed to load: {first}")]
-    Some { failed: usize, total: usize, first: String, first_type: &'static str },
+    Some { failed: usize, total: usize, first: Box<LoadError> },
 }
 
 impl LoadError {
@@ -42,7 +42,7 @@ impl LoadError {
             Self::Storage(_) => "StorageError",
             Self::Scratch { .. } => "ScratchError",
             Self::Database { .. } => "DatabaseError",
-            Self::Some { first_type, .. } => first_type,
+            Self::Some { first, .. } => first.error_type(),
         }
     }
 }
@@ -132,12 +132,7 @@ impl<S: Storage, N: Notify> Loader<S, N> {
         match failures.len() {
             0 => Ok(json!({ "objects": results })),
             1 if total == 1 => Err(failures.remove(0)),
-            failed => Err(LoadError::Some {
-                failed,
-                total,
-                first: failures[0].to_string(),
-                first_type: failures[0].error_type(),
-            }),
+            failed => Err(LoadError::Some { failed, total, first: Box::new(failures.swap_remove(0)) }),
         }
     }
 

@@ -134,6 +134,22 @@ async fn a_summary_that_cannot_be_published_does_not_fail_a_committed_load() {
 }
 
 #[tokio::test]
+async fn one_failed_object_of_two_fails_the_event_with_the_first_failure_and_its_kind() {
+    let Some((db, _)) = TestDb::migrated("handler_one_of_two_fails").await else { return };
+    let loader = loader(db.pool.clone());
+    loader.storage.put(STAGING, KEY, staged(&[PEQUANNOCK]));
+    let mut two = s3_event(ENCODED_KEY, "01");
+    let missing = s3_event("incoming/gone.csv", "02")["Records"][0].clone();
+    two["Records"].as_array_mut().unwrap().push(missing);
+
+    let err = loader.handle(&two).await.unwrap_err();
+    assert!(err.to_string().starts_with("1 of 2 objects failed to load: "), "{err}");
+    assert!(err.to_string().contains("incoming/gone.csv does not exist"), "{err}");
+    assert_eq!(err.error_type(), "StorageError");
+    assert_eq!(cities(&db.pool).await.len(), 1, "the good object is loaded");
+}
+
+#[tokio::test]
 async fn a_bad_file_alerts_fails_and_loads_nothing() {
     let Some((db, _)) = TestDb::migrated("handler_bad_file").await else { return };
     let loader = loader(db.pool.clone());

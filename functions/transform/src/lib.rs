@@ -71,7 +71,7 @@ pub enum HandlerError {
     #[error("scratch files in {dir}: {source}")]
     Scratch { dir: String, source: std::io::Error },
     #[error("{failed} of {total} objects failed; first: {first}")]
-    Objects { failed: usize, total: usize, first: String, first_type: &'static str },
+    Objects { failed: usize, total: usize, first: Box<HandlerError> },
 }
 
 impl HandlerError {
@@ -81,7 +81,7 @@ impl HandlerError {
             Self::Event(_) => "InvalidEvent",
             Self::Storage(_) => "StorageError",
             Self::Scratch { .. } => "ScratchError",
-            Self::Objects { first_type, .. } => first_type,
+            Self::Objects { first, .. } => first.error_type(),
         }
     }
 }
@@ -112,7 +112,7 @@ pub async fn handle<S: Storage, N: Notify>(
 ) -> Result<Value, HandlerError> {
     let objects = object_refs(&event)?;
     let mut outcomes = Vec::with_capacity(objects.len());
-    let mut failures: Vec<HandlerError> = Vec::new();
+    let mut failures = Vec::new();
     for object in &objects {
         match transform_object(object, storage, notify, config).await {
             Ok(outcome) => outcomes.push(outcome),
@@ -127,12 +127,7 @@ pub async fn handle<S: Storage, N: Notify>(
     match failures.len() {
         0 => Ok(json!({ "objects": outcomes })),
         1 if objects.len() == 1 => Err(failures.remove(0)),
-        failed => Err(HandlerError::Objects {
-            failed,
-            total: objects.len(),
-            first: failures[0].to_string(),
-            first_type: failures[0].error_type(),
-        }),
+        failed => Err(HandlerError::Objects { failed, total: objects.len(), first: Box::new(failures.swap_remove(0)) }),
     }
 }
 

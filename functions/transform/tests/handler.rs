@@ -129,6 +129,27 @@ async fn failed_upload_fails_the_invocation_and_stages_nothing() {
 }
 
 #[tokio::test]
+async fn one_failed_object_of_two_fails_the_event_with_the_first_failure_and_its_kind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = MemoryStorage::default();
+    let notify = MemoryNotify::default();
+    let key = "incoming/zip codes été+1.csv";
+    storage.put("zipster-dev-input", key, testdata("zipcodes/sample.csv"));
+    // The sample event's record, then the same record naming an object that is not there.
+    let mut two = event("s3-put.json");
+    let mut missing = two["Records"][0].clone();
+    missing["s3"]["object"]["key"] = json!("incoming/gone.csv");
+    two["Records"].as_array_mut().expect("records").push(missing);
+
+    let error = handle(two, &storage, &notify, &config(dir.path())).await.expect_err("one object is missing");
+
+    assert!(error.to_string().starts_with("1 of 2 objects failed; first: "), "{error}");
+    assert!(error.to_string().contains("incoming/gone.csv does not exist"), "{error}");
+    assert_eq!(error.error_type(), "StorageError");
+    assert!(storage.get("staging", key).is_some(), "the good object is still staged");
+}
+
+#[tokio::test]
 async fn missing_object_and_garbage_events_fail() {
     let dir = tempfile::tempdir().expect("tempdir");
     let storage = MemoryStorage::default();
