@@ -120,9 +120,8 @@ pub const DEADLOCK_RETRIES: u32 = 8;
 /// 25, 50, 100… ms, each with up to as much again at random, so that two victims of
 /// the same deadlock do not collide again at once.
 fn deadlock_pause(retry: u32) -> Duration {
-    use std::hash::{BuildHasher, Hasher};
     let base = 25_u64 << retry.min(6);
-    let jitter = std::collections::hash_map::RandomState::new().build_hasher().finish() % (base + 1);
+    let jitter = crate::random() % (base + 1);
     Duration::from_millis(base + jitter)
 }
 

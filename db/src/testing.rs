@@ -4,7 +4,6 @@
 //! With no server reachable a test fails with instructions, unless
 //! `ZIPSTER_ALLOW_NO_DB=1`, in which case it says loudly that it was skipped.
 
-use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlPool};
@@ -29,7 +28,7 @@ impl TestDb {
             Ok(options) => options.database(""),
             Err(e) => panic!("{test}: {e}"),
         };
-        let name = format!("zipster_test_{:016x}", random());
+        let name = format!("zipster_test_{:016x}", crate::random());
         let options = server.clone().database(&name);
         let limits = Limits { connect: Duration::from_secs(3), ..Limits::default() };
         if let Err(e) = connect::create_database_if_missing(&options, limits).await {
@@ -111,13 +110,6 @@ impl Drop for DropDatabase {
             eprintln!("could not drop test database {}: {e}", self.name);
         }
     }
-}
-
-fn random() -> u64 {
-    let mut hasher = std::hash::RandomState::new().build_hasher();
-    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
-    hasher.write_u32(std::process::id());
-    hasher.finish()
 }
 
 /// Another session holding the row lock of one zip code (an uncommitted insert), so

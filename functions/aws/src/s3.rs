@@ -71,8 +71,9 @@ impl Storage for S3Storage {
     }
 
     async fn upload(&self, bucket: &str, key: &str, src: &Path, content_type: &str) -> Result<(), StorageError> {
-        let size = tokio::fs::metadata(src).await.map_err(|e| failed("PutObject (local file)", bucket, key, e))?.len();
         let body = ByteStream::from_path(src).await.map_err(|e| failed("PutObject (local file)", bucket, key, e))?;
+        // A file body knows its exact length (`from_path` has read the metadata).
+        let (size, _) = body.size_hint();
         let timeouts = aws_sdk_s3::config::Builder::default().timeout_config(timeouts(upload_response_timeout(size)));
         self.client
             .put_object()

@@ -116,12 +116,16 @@ impl Function {
 
     /// The running process's id, starting one if needed.
     pub async fn ensure_running(&mut self) -> Result<u32> {
-        if let Some(process) = &mut self.process
-            && matches!(process.child.try_wait(), Ok(None))
-        {
-            return process.child.id().context("the process has no id");
+        match self.running_pid() {
+            Some(pid) => Ok(pid),
+            None => self.spawn(),
         }
-        self.spawn()
+    }
+
+    /// The process's id while it runs; `None` once it has exited or before it starts.
+    pub fn running_pid(&mut self) -> Option<u32> {
+        let process = self.process.as_mut()?;
+        matches!(process.child.try_wait(), Ok(None)).then(|| process.child.id()).flatten()
     }
 
     /// Starts a fresh process and measures the time until it first asks for an

@@ -21,12 +21,15 @@ pub fn venv_bin(root: &Path) -> PathBuf {
     root.join(".tools/venv/bin")
 }
 
-/// Installs the venv through `cargo xtask tools` when moto is not in it yet.
+/// Installs or updates the venv through `cargo xtask tools` unless it holds exactly
+/// `xtask/requirements.txt`: `tools` writes that stamp after pip finishes (a venv
+/// half-way through an install already has `moto_server` but not all its modules), and
+/// takes a lock, so parallel callers install once.
 pub fn ensure_tools(root: &Path) -> Result<PathBuf> {
     let bin = venv_bin(root);
-    // The stamp is written after pip finishes: a venv half-way through an install
-    // already has `moto_server` but not all its modules.
-    if root.join(".tools/venv/requirements.stamp").exists() {
+    let wanted =
+        std::fs::read_to_string(root.join("xtask/requirements.txt")).context("reading xtask/requirements.txt")?;
+    if std::fs::read_to_string(root.join(".tools/venv/requirements.stamp")).is_ok_and(|stamp| stamp == wanted) {
         return Ok(bin);
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());

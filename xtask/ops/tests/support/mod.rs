@@ -87,18 +87,5 @@ impl Drop for Moto {
 
 /// The venv's bin directory, installed by `cargo xtask tools` if missing.
 pub fn ensure_venv() -> PathBuf {
-    let root = project_root();
-    let bin = root.join(".tools/venv/bin");
-    let requirements = std::fs::read_to_string(root.join("xtask/requirements.txt")).unwrap();
-    let stamp = std::fs::read_to_string(root.join(".tools/venv/requirements.stamp")).unwrap_or_default();
-    if stamp != requirements || !bin.join("moto_server").exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let status = Command::new(cargo)
-            .args(["run", "--quiet", "--package", "xtask", "--", "tools"])
-            .current_dir(&root)
-            .status()
-            .unwrap();
-        assert!(status.success(), "cargo xtask tools failed");
-    }
-    bin
+    zipster_ops::local::moto::ensure_tools(&project_root()).unwrap()
 }
