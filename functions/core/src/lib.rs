@@ -7,3 +7,8 @@ mod lines;
 pub mod transform;
 
 pub use transform::{FileError, Limits, Summary, transform};
+
+/// The `counter` field a function logs when a summary could not be published (the
+/// data is already durable, so the invocation does not fail); each function's log
+/// metric filter in the template counts the lines that carry it.
+pub const PUBLISH_FAILURES_COUNTER: &str = "publish_failures";
