@@ -2,23 +2,20 @@
 
 use std::collections::BTreeMap;
 
-use crate::constructs::bucket::{BucketRefs, PrivateBucket};
-use crate::constructs::function::{Failures, LambdaFunction};
-use crate::constructs::{host, network, physical_name, tags, topic};
+use crate::constructs::bucket::{BucketRefs, Notify, PrivateBucket};
+use crate::constructs::function::{Failures, FunctionRef, LambdaFunction};
+use crate::constructs::host::{self, Host};
+use crate::constructs::network::{self, Network};
+use crate::constructs::topic::{self, TopicRef};
+use crate::constructs::{physical_name, tags};
+use crate::functions::{ARTIFACT_BUCKET, FUNCTIONS, FunctionDef, LOAD, MIGRATE, TRANSFORM, Trigger};
 use crate::model::cloudwatch::{Alarm, Dimension};
 use crate::model::iam::{PolicyDocument, Principal, Statement};
-use crate::model::lambda::VpcConfig;
 use crate::model::sqs::{Queue, QueuePolicy};
 use crate::model::{Expr, Parameter, Resource, Template};
 use crate::stage::StageConfig;
 
-/// Parameters: where the functions' code is (content-hash keys, so a code change
-/// does not change the template).
-pub const ARTIFACT_BUCKET: &str = "ArtifactBucket";
-pub const CODE_KEY_PARAMETERS: [&str; 3] = ["TransformCodeKey", "LoadCodeKey", "MigrateCodeKey"];
-
 const DEAD_LETTER_QUEUE: &str = "DeadLetterQueue";
-const ALERTS_TOPIC: &str = "AlertsTopic";
 const DEAD_LETTER_RETENTION_SECONDS: u32 = 14 * 24 * 3600;
 
 /// The whole stack of `stage`. Pure: the same stage always gives the same template.
@@ -32,115 +29,117 @@ pub fn stack(stage: &StageConfig) -> Template {
     // summaries never receive raw S3 events.
     let transform_trigger = topic::add(&mut t, stage, "TransformTrigger", "transform-trigger", "Zipster input files");
     let load_trigger = topic::add(&mut t, stage, "LoadTrigger", "load-trigger", "Zipster staged files");
-    let input = private_bucket(&mut t, stage, "Input", "input", Some(&transform_trigger));
-    let staging = private_bucket(&mut t, stage, "Staging", "staging", Some(&load_trigger));
-    let errors = private_bucket(&mut t, stage, "Errors", "errors", None);
-    let transform_trigger_policy = topic::allow_bucket_to_publish(&mut t, &transform_trigger, &input);
-    let load_trigger_policy = topic::allow_bucket_to_publish(&mut t, &load_trigger, &staging);
-    debug_assert_eq!(transform_trigger_policy, format!("{transform_trigger}Policy"));
-    debug_assert_eq!(load_trigger_policy, format!("{load_trigger}Policy"));
-
-    let transform_topic = topic::add(&mut t, stage, "Transform", "transform", "Zipster transform");
-    let load_topic = topic::add(&mut t, stage, "Load", "load", "Zipster load");
-    let alerts_topic = topic::add(&mut t, stage, "Alerts", "alerts", "Zipster alerts");
-    for topic_id in [&transform_topic, &load_topic, &alerts_topic] {
-        topic::subscribe_people(&mut t, topic_id, &stage.notifications);
+    let feed = Feed {
+        input: private_bucket(&mut t, stage, &logs, "Input", "input", Some(&transform_trigger)),
+        staging: private_bucket(&mut t, stage, &logs, "Staging", "staging", Some(&load_trigger)),
+        errors: private_bucket(&mut t, stage, &logs, "Errors", "errors", None),
+        transform_topic: topic::add(&mut t, stage, "Transform", "transform", "Zipster transform"),
+        load_topic: topic::add(&mut t, stage, "Load", "load", "Zipster load"),
+        alerts_topic: topic::add(&mut t, stage, "Alerts", "alerts", "Zipster alerts"),
+    };
+    for topic in [&feed.transform_topic, &feed.load_topic, &feed.alerts_topic] {
+        topic::subscribe_people(&mut t, topic, &stage.notifications);
     }
-    dead_letter_queue(&mut t, stage);
+    dead_letter_queue(&mut t, stage, &feed.alerts_topic);
 
-    network::add(&mut t, stage, &logs.logical_id, &format!("{}Policy", logs.logical_id));
-    host::add(&mut t, stage, &["S3GatewayEndpoint", "SecretsManagerEndpoint", "PrivateSubnetARouteTableAssociation"]);
+    let network = network::add(&mut t, stage, &logs);
+    let database = host::add(&mut t, stage, &network);
 
-    let failures = Failures { queue_id: DEAD_LETTER_QUEUE, alerts_topic_id: ALERTS_TOPIC };
-    let publish = |topics: &[&str]| {
-        Statement::allow(["sns:Publish"], topics.iter().map(|id| Expr::reference(*id)).collect())
-            .sid("PublishSummaries")
+    let failures = Failures { queue_id: DEAD_LETTER_QUEUE, alerts_topic: &feed.alerts_topic };
+    let mut functions = Vec::new();
+    for def in &FUNCTIONS {
+        let function = add_function(&mut t, stage, def, &feed, &network, &database, &failures);
+        let trigger = match def.trigger {
+            Trigger::InputCreated => Some(&transform_trigger),
+            Trigger::StagingCreated => Some(&load_trigger),
+            Trigger::Invoked => None,
+        };
+        if let Some(topic) = trigger {
+            topic::subscribe_function(&mut t, topic, &function);
+        }
+        functions.push((def, function));
+    }
+
+    add_outputs(&mut t, &feed, &functions, &database);
+    t
+}
+
+/// The buckets and topics the functions work with.
+struct Feed {
+    input: BucketRefs,
+    staging: BucketRefs,
+    errors: BucketRefs,
+    transform_topic: TopicRef,
+    load_topic: TopicRef,
+    alerts_topic: TopicRef,
+}
+
+/// A function of the table, with what its code touches; one that reaches the
+/// database runs in the VPC and may read the database secret.
+fn add_function(
+    t: &mut Template,
+    stage: &StageConfig,
+    def: &FunctionDef,
+    feed: &Feed,
+    network: &Network,
+    database: &Host,
+    failures: &Failures<'_>,
+) -> FunctionRef {
+    let (mut environment, mut statements) = feed_access(def, stage, feed);
+    if def.reaches_database {
+        environment.extend([
+            ("DATABASE_SECRET_ARN", database.secret_arn()),
+            ("DATABASE_HOST", database.private_dns_name()),
+            ("DATABASE_NAME", host::DATABASE_NAME.into()),
+        ]);
+        statements.push(
+            Statement::allow(["secretsmanager:GetSecretValue"], vec![database.secret_arn()]).sid("ReadDatabaseSecret"),
+        );
+    }
+    let vpc = def.reaches_database.then(|| network.function_vpc_config());
+    LambdaFunction { def, environment, statements, vpc }.add(t, stage, failures)
+}
+
+/// The environment and statements a function needs for the feed's buckets and topics.
+fn feed_access(def: &FunctionDef, stage: &StageConfig, feed: &Feed) -> (BTreeMap<&'static str, Expr>, Vec<Statement>) {
+    let publish = |topics: [&TopicRef; 2]| {
+        Statement::allow(["sns:Publish"], topics.iter().map(|topic| topic.arn()).collect()).sid("PublishSummaries")
     };
     let read = |bucket: &BucketRefs| {
         Statement::allow(["s3:GetObject", "s3:GetObjectVersion"], vec![bucket.objects_arn()]).sid("ReadObjects")
     };
-    let read_secret = || {
-        Statement::allow(["secretsmanager:GetSecretValue"], vec![Expr::reference(host::SECRET)])
-            .sid("ReadDatabaseSecret")
-    };
-    let database_host = || Expr::get_att(host::HOST, "PrivateDnsName");
-    let in_vpc = || {
-        Some(VpcConfig {
-            security_group_ids: vec![network::group_id(network::FUNCTION_SECURITY_GROUP)],
-            subnet_ids: network::subnet_ids(),
-        })
-    };
-
-    let transform = LambdaFunction {
-        id: "Transform",
-        name: "transform",
-        description: "Validates and normalizes an input CSV into staging, rejects and a summary into errors",
-        code_key_parameter: CODE_KEY_PARAMETERS[0],
-        settings: stage.transform,
-        environment: BTreeMap::from([
-            ("STAGING_BUCKET", staging.name()),
-            ("ERRORS_BUCKET", errors.name()),
-            ("TRANSFORM_TOPIC_ARN", Expr::reference(&transform_topic)),
-            ("ALERTS_TOPIC_ARN", Expr::reference(&alerts_topic)),
-        ]),
-        statements: vec![
-            read(&input),
-            Statement::allow(["s3:PutObject"], vec![staging.objects_arn(), errors.objects_arn()]).sid("WriteResults"),
-            publish(&[&transform_topic, &alerts_topic]),
-        ],
-        vpc: None,
+    match def.name {
+        name if name == TRANSFORM.name => (
+            BTreeMap::from([
+                ("STAGING_BUCKET", feed.staging.name()),
+                ("ERRORS_BUCKET", feed.errors.name()),
+                ("TRANSFORM_TOPIC_ARN", feed.transform_topic.arn()),
+                ("ALERTS_TOPIC_ARN", feed.alerts_topic.arn()),
+            ]),
+            vec![
+                read(&feed.input),
+                Statement::allow(["s3:PutObject"], vec![feed.staging.objects_arn(), feed.errors.objects_arn()])
+                    .sid("WriteResults"),
+                publish([&feed.transform_topic, &feed.alerts_topic]),
+            ],
+        ),
+        name if name == LOAD.name => (
+            BTreeMap::from([
+                ("LOAD_TOPIC_ARN", feed.load_topic.arn()),
+                ("ALERTS_TOPIC_ARN", feed.alerts_topic.arn()),
+                ("MAX_OBJECT_BYTES", max_staged_bytes(def.settings(stage).ephemeral_storage_mb).to_string().into()),
+            ]),
+            vec![read(&feed.staging), publish([&feed.load_topic, &feed.alerts_topic])],
+        ),
+        name if name == MIGRATE.name => (
+            BTreeMap::from([("STAGING_BUCKET", feed.staging.name())]),
+            vec![
+                read(&feed.staging),
+                Statement::allow(["s3:ListBucket"], vec![feed.staging.arn()]).sid("ListStagedFiles"),
+            ],
+        ),
+        name => unreachable!("the stack does not know function {name}"),
     }
-    .add(&mut t, stage, &failures);
-    topic::subscribe_function(&mut t, &transform_trigger, &transform);
-
-    let load = LambdaFunction {
-        id: "Load",
-        name: "load",
-        description: "Upserts a staged CSV into MySQL in one transaction",
-        code_key_parameter: CODE_KEY_PARAMETERS[1],
-        settings: stage.load,
-        environment: BTreeMap::from([
-            ("LOAD_TOPIC_ARN", Expr::reference(&load_topic)),
-            ("ALERTS_TOPIC_ARN", Expr::reference(&alerts_topic)),
-            ("DATABASE_SECRET_ARN", Expr::reference(host::SECRET)),
-            ("DATABASE_HOST", database_host()),
-            ("DATABASE_NAME", host::DATABASE_NAME.into()),
-            ("MAX_OBJECT_BYTES", max_staged_bytes(stage.load.ephemeral_storage_mb).to_string().into()),
-        ]),
-        statements: vec![read(&staging), publish(&[&load_topic, &alerts_topic]), read_secret()],
-        vpc: in_vpc(),
-    }
-    .add(&mut t, stage, &failures);
-    topic::subscribe_function(&mut t, &load_trigger, &load);
-
-    let migrate = LambdaFunction {
-        id: "Migrate",
-        name: "migrate",
-        description: "Applies the database migrations (invoked by seed-db)",
-        code_key_parameter: CODE_KEY_PARAMETERS[2],
-        settings: stage.migrate,
-        environment: BTreeMap::from([
-            ("DATABASE_SECRET_ARN", Expr::reference(host::SECRET)),
-            ("DATABASE_HOST", database_host()),
-            ("DATABASE_NAME", host::DATABASE_NAME.into()),
-            ("STAGING_BUCKET", staging.name()),
-        ]),
-        statements: vec![
-            read(&staging),
-            Statement::allow(["s3:ListBucket"], vec![staging.arn()]).sid("ListStagedFiles"),
-            read_secret(),
-        ],
-        vpc: in_vpc(),
-    }
-    .add(&mut t, stage, &failures);
-
-    add_outputs(
-        &mut t,
-        [&input, &staging, &errors],
-        [&transform_topic, &load_topic, &alerts_topic],
-        [&transform, &load, &migrate],
-    );
-    t
 }
 
 fn add_parameters(t: &mut Template) {
@@ -151,13 +150,13 @@ fn add_parameters(t: &mut Template) {
             ..Parameter::string("The bucket holding the functions' zips")
         },
     );
-    for (key, function) in CODE_KEY_PARAMETERS.into_iter().zip(["transform", "load", "migrate"]) {
+    for function in FUNCTIONS {
         t.parameter(
-            key,
+            function.code_key_parameter(),
             Parameter {
                 allowed_pattern: Some("^[0-9a-f]{64}\\.zip$".to_owned()),
                 constraint_description: Some("<sha256 of the zip>.zip".to_owned()),
-                ..Parameter::string(format!("S3 key of the {function} function's zip"))
+                ..Parameter::string(format!("S3 key of the {} function's zip", function.name))
             },
         );
     }
@@ -173,22 +172,31 @@ fn add_parameters(t: &mut Template) {
     );
 }
 
-fn private_bucket(t: &mut Template, stage: &StageConfig, id: &str, purpose: &str, notify: Option<&str>) -> BucketRefs {
-    let policy = notify.map(|topic| format!("{topic}Policy"));
-    PrivateBucket {
+/// A feed bucket; a `trigger` topic receives its object-created events, and only
+/// this bucket may publish to it.
+fn private_bucket(
+    t: &mut Template,
+    stage: &StageConfig,
+    logs: &BucketRefs,
+    id: &str,
+    purpose: &str,
+    trigger: Option<&TopicRef>,
+) -> BucketRefs {
+    let mut bucket = PrivateBucket {
         id,
         purpose,
         // Inputs are kept (they can be replayed) but rarely read after the first days.
         infrequent_access_after_days: (purpose != "staging").then_some(30),
         expire_after_days: None,
-        notify: notify.zip(policy.as_deref()),
-        access_logs: Some("LogsBucket"),
+        notify: None,
+        access_logs: Some(logs),
         extra_statements: Vec::new(),
-    }
-    .add(t, stage)
+    };
+    let policy = trigger.map(|topic| topic::allow_bucket_to_publish(t, topic, &bucket.refs(stage)));
+    bucket.notify = trigger.zip(policy.as_ref()).map(|(topic, policy)| Notify { topic, policy });
+    bucket.add(t, stage)
 }
 
-/// Receives the other buckets' access logs and the VPC flow logs.
 fn logs_bucket(t: &mut Template, stage: &StageConfig) -> BucketRefs {
     let name = crate::constructs::bucket::name_template(stage, "logs");
     let objects = |prefix: &str| Expr::sub(format!("arn:${{AWS::Partition}}:s3:::{name}/{prefix}"));
@@ -220,7 +228,7 @@ fn logs_bucket(t: &mut Template, stage: &StageConfig) -> BucketRefs {
     .add(t, stage)
 }
 
-fn dead_letter_queue(t: &mut Template, stage: &StageConfig) {
+fn dead_letter_queue(t: &mut Template, stage: &StageConfig, alerts: &TopicRef) {
     t.add(
         DEAD_LETTER_QUEUE,
         Resource::from(Queue {
@@ -260,28 +268,33 @@ fn dead_letter_queue(t: &mut Template, stage: &StageConfig) {
             threshold: f64::from(stage.alarms.dead_letter_messages_threshold),
             comparison_operator: "GreaterThanThreshold",
             treat_missing_data: "notBreaching",
-            alarm_actions: vec![Expr::reference(ALERTS_TOPIC)],
-            ok_actions: vec![Expr::reference(ALERTS_TOPIC)],
+            alarm_actions: vec![alerts.arn()],
+            ok_actions: vec![alerts.arn()],
         }),
     );
 }
 
-fn add_outputs(t: &mut Template, buckets: [&BucketRefs; 3], topics: [&String; 3], functions: [&String; 3]) {
-    for (name, bucket) in ["InputBucketName", "StagingBucketName", "ErrorsBucketName"].into_iter().zip(buckets) {
+fn add_outputs(t: &mut Template, feed: &Feed, functions: &[(&FunctionDef, FunctionRef)], database: &Host) {
+    for (name, bucket) in
+        [("InputBucketName", &feed.input), ("StagingBucketName", &feed.staging), ("ErrorsBucketName", &feed.errors)]
+    {
         t.output(name, "Bucket name", bucket.name());
     }
-    for (name, topic) in ["TransformTopicArn", "LoadTopicArn", "AlertsTopicArn"].into_iter().zip(topics) {
-        t.output(name, "Topic ARN", Expr::reference(topic.as_str()));
+    let topics = [
+        ("TransformTopicArn", &feed.transform_topic),
+        ("LoadTopicArn", &feed.load_topic),
+        ("AlertsTopicArn", &feed.alerts_topic),
+    ];
+    for (name, topic) in topics {
+        t.output(name, "Topic ARN", topic.arn());
     }
-    for (name, function) in
-        ["TransformFunctionName", "LoadFunctionName", "MigrateFunctionName"].into_iter().zip(functions)
-    {
-        t.output(name, "Function name", Expr::reference(function.as_str()));
+    for (def, function) in functions {
+        t.output(def.name_output(), "Function name", function.name());
     }
     t.output("DeadLetterQueueUrl", "The on-failure queue of every function", Expr::reference(DEAD_LETTER_QUEUE));
-    t.output("DatabaseHost", "Private DNS name of the MySQL host", Expr::get_att(host::HOST, "PrivateDnsName"));
-    t.output("DatabaseInstanceId", "For Session Manager (aws ssm start-session)", Expr::reference(host::HOST));
-    t.output("DatabaseSecretArn", "MySQL credentials", Expr::reference(host::SECRET));
+    t.output("DatabaseHost", "Private DNS name of the MySQL host", database.private_dns_name());
+    t.output("DatabaseInstanceId", "For Session Manager (aws ssm start-session)", database.instance_id());
+    t.output("DatabaseSecretArn", "MySQL credentials", database.secret_arn());
 }
 
 /// The largest staged object the load takes: it is downloaded to `/tmp` whole, and

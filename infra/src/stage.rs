@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::functions::FUNCTIONS;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StageError {
     #[error("stages.toml: {0}")]
@@ -30,6 +32,7 @@ pub struct StageConfig {
     pub vpc_cidr: String,
     pub notifications: Notifications,
     pub alarms: Alarms,
+    /// One table per function of [`FUNCTIONS`], named after it.
     pub transform: FunctionSettings,
     pub load: FunctionSettings,
     pub migrate: FunctionSettings,
@@ -131,7 +134,8 @@ impl StageConfig {
         if !(period == 10 || period == 30 || (period > 0 && period.is_multiple_of(60))) {
             return invalid(format!("alarms.period_seconds {period} must be 10, 30 or a multiple of 60"));
         }
-        for (function, settings) in [("transform", self.transform), ("load", self.load), ("migrate", self.migrate)] {
+        for def in FUNCTIONS {
+            let (function, settings) = (def.name, def.settings(self));
             if !(128..=10240).contains(&settings.memory_mb) {
                 return invalid(format!("{function}.memory_mb {} is outside 128..=10240", settings.memory_mb));
             }

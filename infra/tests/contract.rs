@@ -5,11 +5,12 @@
 
 mod support;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use serde_json::{Value, json};
 use support::{resources, target, templates};
-use zipster_infra::stack;
+use zipster_infra::{ARTIFACT_BUCKET, CODE_KEY_PARAMETERS, FUNCTIONS, LAMBDA_ARCHITECTURE, Trigger, stack};
 
 fn keys(value: &Value) -> BTreeSet<&str> {
     value.as_object().unwrap().keys().map(String::as_str).collect()
@@ -17,39 +18,40 @@ fn keys(value: &Value) -> BTreeSet<&str> {
 
 #[test]
 fn parameters_and_outputs_have_the_agreed_names() {
+    assert_eq!(ARTIFACT_BUCKET, "ArtifactBucket");
+    assert_eq!(CODE_KEY_PARAMETERS, FUNCTIONS.map(|f| f.code_key_parameter()));
     for (_, template) in templates() {
-        let parameters = ["ArtifactBucket", "HostImageId", "LoadCodeKey", "MigrateCodeKey", "TransformCodeKey"];
-        assert_eq!(keys(&template["Parameters"]), BTreeSet::from(parameters));
-        let outputs = [
+        let mut parameters = BTreeSet::from([ARTIFACT_BUCKET, "HostImageId"]);
+        parameters.extend(CODE_KEY_PARAMETERS);
+        assert_eq!(keys(&template["Parameters"]), parameters);
+        let mut outputs = BTreeSet::from([
             "InputBucketName",
             "StagingBucketName",
             "ErrorsBucketName",
             "TransformTopicArn",
             "LoadTopicArn",
             "AlertsTopicArn",
-            "TransformFunctionName",
-            "LoadFunctionName",
-            "MigrateFunctionName",
             "DeadLetterQueueUrl",
             "DatabaseHost",
             "DatabaseInstanceId",
             "DatabaseSecretArn",
-        ];
-        assert_eq!(keys(&template["Outputs"]), BTreeSet::from(outputs));
+        ]);
+        outputs.extend(FUNCTIONS.map(|f| f.name_output()));
+        assert_eq!(keys(&template["Outputs"]), outputs);
+        for function in FUNCTIONS {
+            let output = &template["Outputs"][function.name_output()]["Value"];
+            assert_eq!(target(output), Some(function.logical_id()));
+        }
     }
 }
 
 #[test]
 fn functions_get_the_agreed_environment_runtime_and_code_location() {
-    let expected = [
+    // The variables each function's code reads (besides RUST_LOG), by function name.
+    let expected = BTreeMap::from([
+        ("transform", vec!["ALERTS_TOPIC_ARN", "ERRORS_BUCKET", "STAGING_BUCKET", "TRANSFORM_TOPIC_ARN"]),
         (
-            "TransformFunction",
-            "TransformCodeKey",
-            vec!["ALERTS_TOPIC_ARN", "ERRORS_BUCKET", "STAGING_BUCKET", "TRANSFORM_TOPIC_ARN"],
-        ),
-        (
-            "LoadFunction",
-            "LoadCodeKey",
+            "load",
             vec![
                 "ALERTS_TOPIC_ARN",
                 "DATABASE_HOST",
@@ -59,40 +61,93 @@ fn functions_get_the_agreed_environment_runtime_and_code_location() {
                 "MAX_OBJECT_BYTES",
             ],
         ),
-        (
-            "MigrateFunction",
-            "MigrateCodeKey",
-            vec!["DATABASE_HOST", "DATABASE_NAME", "DATABASE_SECRET_ARN", "STAGING_BUCKET"],
-        ),
-    ];
+        ("migrate", vec!["DATABASE_HOST", "DATABASE_NAME", "DATABASE_SECRET_ARN", "STAGING_BUCKET"]),
+    ]);
+    assert_eq!(expected.keys().copied().collect::<BTreeSet<_>>(), FUNCTIONS.map(|f| f.name).into());
+    assert_eq!(LAMBDA_ARCHITECTURE, "arm64", "the host AMI and instance types are arm64 too");
     for (stage, template) in templates() {
-        for (id, code_key, variables) in &expected {
+        assert_eq!(resources(&template, "AWS::Lambda::Function").len(), FUNCTIONS.len());
+        for function in FUNCTIONS {
+            let id = function.logical_id();
             let p = &template["Resources"][id]["Properties"];
+            assert_eq!(p["FunctionName"], function.physical_name(&stage));
             let environment = &p["Environment"]["Variables"];
-            let mut names = variables.clone();
+            let mut names = expected[function.name].clone();
             names.push("RUST_LOG");
             assert_eq!(keys(environment), names.into_iter().collect(), "{}: {id}", stage.name);
             assert_eq!(environment["RUST_LOG"], "info");
-            if environment.get("DATABASE_NAME").is_some() {
+            assert_eq!(environment.get("DATABASE_NAME").is_some(), function.reaches_database, "{id}");
+            assert_eq!(p["VpcConfig"].is_object(), function.reaches_database, "{}: {id} runs in the VPC", stage.name);
+            if function.reaches_database {
                 assert_eq!(environment["DATABASE_NAME"], "zipster");
                 assert_eq!(environment["DATABASE_HOST"], json!({"Fn::GetAtt": ["DatabaseHost", "PrivateDnsName"]}));
-                assert!(p["VpcConfig"].is_object(), "{}: {id} must run in the VPC to reach MySQL", stage.name);
             }
             assert_eq!(p["Handler"], "bootstrap");
             assert_eq!(p["Runtime"], "provided.al2023");
-            assert_eq!(p["Architectures"], json!(["arm64"]));
-            assert_eq!(p["Code"], json!({"S3Bucket": {"Ref": "ArtifactBucket"}, "S3Key": {"Ref": code_key}}));
+            assert_eq!(p["Architectures"], json!([LAMBDA_ARCHITECTURE]));
+            let code_key = function.code_key_parameter();
+            assert_eq!(p["Code"], json!({"S3Bucket": {"Ref": ARTIFACT_BUCKET}, "S3Key": {"Ref": code_key}}));
+            let settings = function.settings(&stage);
+            assert_eq!(p["MemorySize"], settings.memory_mb, "{}: {id}", stage.name);
+            assert_eq!(p["Timeout"], settings.timeout_seconds, "{}: {id}", stage.name);
+            assert_eq!(p["EphemeralStorage"]["Size"], settings.ephemeral_storage_mb, "{}: {id}", stage.name);
         }
         let transform = &template["Resources"]["TransformFunction"]["Properties"];
         assert_eq!(target(&transform["Environment"]["Variables"]["STAGING_BUCKET"]), Some("StagingBucket"));
         assert_eq!(transform["MemorySize"], stage.transform.memory_mb);
-        assert_eq!(transform["Timeout"], stage.transform.timeout_seconds);
         // The load downloads the staged file to /tmp: its size limit leaves /tmp room to spare.
         let load = &template["Resources"]["LoadFunction"]["Properties"];
         let tmp_bytes = u64::from(stage.load.ephemeral_storage_mb) * 1024 * 1024;
         let limit: u64 = load["Environment"]["Variables"]["MAX_OBJECT_BYTES"].as_str().unwrap().parse().unwrap();
         assert!(limit > 0 && limit + 64 * 1024 * 1024 <= tmp_bytes, "{}: {limit} of {tmp_bytes}", stage.name);
-        assert_eq!(load["EphemeralStorage"]["Size"], stage.load.ephemeral_storage_mb);
+    }
+}
+
+#[test]
+fn each_function_is_triggered_as_the_table_says() {
+    for (stage, template) in templates() {
+        // The topic each bucket's object-created events go to.
+        let notified = |bucket: &str| {
+            let configurations = &template["Resources"][bucket]["Properties"]["NotificationConfiguration"];
+            target(&configurations["TopicConfigurations"][0]["Topic"]).unwrap().to_owned()
+        };
+        for function in FUNCTIONS {
+            let subscribed: Vec<&str> = resources(&template, "AWS::SNS::Subscription")
+                .into_iter()
+                .filter(|(_, s)| target(&s["Properties"]["Endpoint"]) == Some(function.logical_id()))
+                .map(|(_, s)| target(&s["Properties"]["TopicArn"]).unwrap())
+                .collect();
+            let expected = match function.trigger {
+                Trigger::InputCreated => vec![notified("InputBucket")],
+                Trigger::StagingCreated => vec![notified("StagingBucket")],
+                Trigger::Invoked => Vec::new(),
+            };
+            assert_eq!(subscribed, expected, "{}: {}", stage.name, function.logical_id());
+        }
+    }
+}
+
+#[test]
+fn each_function_is_a_package_and_binary_of_the_workspace() {
+    // `package name -> its binaries`, for every crate under functions/.
+    let functions = Path::new(env!("CARGO_MANIFEST_DIR")).join("../functions");
+    let mut binaries = BTreeMap::new();
+    for entry in std::fs::read_dir(functions).unwrap() {
+        let Ok(text) = std::fs::read_to_string(entry.unwrap().path().join("Cargo.toml")) else { continue };
+        let manifest: toml::Table = toml::from_str(&text).unwrap();
+        let package = manifest["package"]["name"].as_str().unwrap().to_owned();
+        let bins = manifest.get("bin").and_then(toml::Value::as_array).cloned().unwrap_or_default();
+        let names: Vec<String> = bins.iter().filter_map(|b| b["name"].as_str().map(str::to_owned)).collect();
+        binaries.insert(package, names);
+    }
+    for function in FUNCTIONS {
+        let bins = binaries.get(function.package).unwrap_or_else(|| panic!("no package {}", function.package));
+        assert!(
+            bins.iter().any(|b| b == function.binary),
+            "{} has no binary {}: {bins:?}",
+            function.package,
+            function.binary
+        );
     }
 }
 

@@ -10,7 +10,8 @@ use crate::model::s3::{
 use crate::model::{Expr, Resource, Template};
 use crate::stage::StageConfig;
 
-use super::tags;
+use super::topic::TopicRef;
+use super::{PolicyRef, tags};
 
 /// How long replaced or deleted object versions are kept.
 const NONCURRENT_DAYS: u32 = 30;
@@ -23,19 +24,30 @@ pub struct PrivateBucket<'a> {
     /// Move current objects to Standard-IA after this many days (at least 30).
     pub infrequent_access_after_days: Option<u32>,
     pub expire_after_days: Option<u32>,
-    /// `(topic logical ID, topic policy logical ID)` that receives `s3:ObjectCreated:*`.
-    pub notify: Option<(&'a str, &'a str)>,
-    /// The logs bucket's logical ID; `None` only for the logs bucket itself.
-    pub access_logs: Option<&'a str>,
+    /// The topic that receives `s3:ObjectCreated:*`.
+    pub notify: Option<Notify<'a>>,
+    /// The logs bucket; `None` only for the logs bucket itself.
+    pub access_logs: Option<&'a BucketRefs>,
     /// Extra statements for the bucket policy (e.g. log delivery).
     pub extra_statements: Vec<Statement>,
 }
 
+/// A topic and the policy that lets the bucket publish to it (see
+/// [`super::topic::allow_bucket_to_publish`]): the bucket waits for the policy.
+#[derive(Debug, Clone, Copy)]
+pub struct Notify<'a> {
+    pub topic: &'a TopicRef,
+    pub policy: &'a PolicyRef,
+}
+
 /// What other resources need to know about a bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BucketRefs {
     pub logical_id: String,
     /// The name as an `Fn::Sub` template, usable before the bucket exists (no dependency).
     pub name_template: String,
+    /// The bucket policy (TLS only, plus the extra statements).
+    pub policy: PolicyRef,
 }
 
 impl BucketRefs {
@@ -49,6 +61,11 @@ impl BucketRefs {
         Expr::sub(format!("arn:${{AWS::Partition}}:s3:::{}", self.name_template))
     }
 
+    /// The bucket's ARN through `Fn::GetAtt`, for resources that come after the bucket.
+    pub fn arn_attribute(&self) -> Expr {
+        Expr::get_att(&self.logical_id, "Arn")
+    }
+
     pub fn objects_arn(&self) -> Expr {
         Expr::sub(format!("arn:${{AWS::Partition}}:s3:::{}/*", self.name_template))
     }
@@ -60,9 +77,16 @@ pub fn name_template(stage: &StageConfig, purpose: &str) -> String {
 }
 
 impl PrivateBucket<'_> {
+    /// What the bucket will be called, known before it is added (a topic policy that
+    /// the bucket depends on names it).
+    pub fn refs(&self, stage: &StageConfig) -> BucketRefs {
+        let logical_id = format!("{}Bucket", self.id);
+        let policy = PolicyRef { logical_id: format!("{logical_id}Policy") };
+        BucketRefs { logical_id, name_template: name_template(stage, self.purpose), policy }
+    }
+
     pub fn add(self, template: &mut Template, stage: &StageConfig) -> BucketRefs {
-        let refs =
-            BucketRefs { logical_id: format!("{}Bucket", self.id), name_template: name_template(stage, self.purpose) };
+        let refs = self.refs(stage);
         let mut rules = vec![LifecycleRule {
             id: "expire-noncurrent-versions".to_owned(),
             status: "Enabled",
@@ -93,13 +117,13 @@ impl PrivateBucket<'_> {
             versioning_configuration: VersioningConfiguration { status: "Enabled" },
             lifecycle_configuration: LifecycleConfiguration { rules },
             logging_configuration: self.access_logs.map(|logs| LoggingConfiguration {
-                destination_bucket_name: Expr::reference(logs),
+                destination_bucket_name: logs.name(),
                 log_file_prefix: format!("s3-access/{}/", self.purpose),
             }),
-            notification_configuration: self.notify.map(|(topic, _)| NotificationConfiguration {
+            notification_configuration: self.notify.map(|notify| NotificationConfiguration {
                 topic_configurations: vec![TopicConfiguration {
                     event: "s3:ObjectCreated:*",
-                    topic: Expr::reference(topic),
+                    topic: notify.topic.arn(),
                 }],
             }),
             tags: tags(stage),
@@ -114,8 +138,8 @@ impl PrivateBucket<'_> {
                 "SSE-S3 encrypts at rest; a KMS key would add a key policy and per-request cost for public zip code data.",
             );
         // S3 checks that it may publish to the topic when the notification is created.
-        if let Some((_, topic_policy)) = self.notify {
-            bucket = bucket.depends_on(topic_policy);
+        if let Some(notify) = self.notify {
+            bucket = bucket.depends_on(&notify.policy.logical_id);
         } else {
             bucket = bucket.checkov_skip("CKV2_AWS_62", "Nothing consumes this bucket's object events.");
         }
@@ -126,14 +150,14 @@ impl PrivateBucket<'_> {
         template.add(&refs.logical_id, bucket);
 
         let mut statements = vec![
-            Statement::deny(["s3:*"], vec![Expr::get_att(&refs.logical_id, "Arn"), refs.objects_arn()])
+            Statement::deny(["s3:*"], vec![refs.arn_attribute(), refs.objects_arn()])
                 .sid("DenyInsecureTransport")
                 .principal(Principal::anyone())
                 .condition("Bool", "aws:SecureTransport", "false".into()),
         ];
         statements.extend(self.extra_statements);
         template.add(
-            format!("{}Policy", refs.logical_id),
+            &refs.policy.logical_id,
             BucketPolicy { bucket: refs.name(), policy_document: PolicyDocument::new(statements) },
         );
         refs

@@ -1,9 +1,13 @@
 //! A Lambda function with everything it needs to run safely: its own role with a
 //! scoped policy, a log group with retention that only it can write to,
-//! asynchronous retries with an on-failure queue, and an error alarm.
+//! asynchronous retries with an on-failure queue, a count of failed summary
+//! publishes, and an error alarm.
 
 use std::collections::BTreeMap;
 
+use zipster_core::PUBLISH_FAILURES_COUNTER;
+
+use crate::functions::{ARTIFACT_BUCKET, FunctionDef, LAMBDA_ARCHITECTURE};
 use crate::model::cloudwatch::{Alarm, Dimension};
 use crate::model::iam::{InlinePolicy, PolicyDocument, Role, Statement};
 use crate::model::lambda::{
@@ -12,9 +16,10 @@ use crate::model::lambda::{
 };
 use crate::model::logs::{LogGroup, MetricFilter, MetricTransformation};
 use crate::model::{Expr, Resource, Template};
-use crate::stage::{FunctionSettings, StageConfig};
+use crate::stage::StageConfig;
 
-use super::{physical_name, tags};
+use super::tags;
+use super::topic::TopicRef;
 
 /// Asynchronous invocations (SNS → Lambda) are retried this many times before the
 /// event goes to the on-failure queue.
@@ -34,14 +39,8 @@ pub const VPC_ENI_ACTIONS: [&str; 6] = [
 ];
 
 pub struct LambdaFunction<'a> {
-    /// Logical ID prefix: `Transform` gives `TransformFunction`, `TransformFunctionRole`…
-    pub id: &'a str,
-    /// `zipster-<stage>-<name>`.
-    pub name: &'a str,
-    pub description: &'a str,
-    /// The template parameter holding the code's S3 key.
-    pub code_key_parameter: &'a str,
-    pub settings: FunctionSettings,
+    /// Names, description, code parameter and settings come from the function's entry.
+    pub def: &'a FunctionDef,
     /// Besides `RUST_LOG`.
     pub environment: BTreeMap<&'a str, Expr>,
     /// What the function's code touches; logs, the on-failure queue and VPC access are added here.
@@ -52,23 +51,75 @@ pub struct LambdaFunction<'a> {
 /// Where failures go: the on-failure queue and the alerts topic for the alarm.
 pub struct Failures<'a> {
     pub queue_id: &'a str,
-    pub alerts_topic_id: &'a str,
+    pub alerts_topic: &'a TopicRef,
+}
+
+/// A function in the template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionRef {
+    pub logical_id: String,
+}
+
+impl FunctionRef {
+    /// Its physical name (`Ref`).
+    pub fn name(&self) -> Expr {
+        Expr::reference(&self.logical_id)
+    }
+
+    pub fn arn(&self) -> Expr {
+        Expr::get_att(&self.logical_id, "Arn")
+    }
 }
 
 impl LambdaFunction<'_> {
-    /// Adds the function and its companions; returns the function's logical ID.
-    pub fn add(self, template: &mut Template, stage: &StageConfig, failures: &Failures<'_>) -> String {
-        let function_id = format!("{}Function", self.id);
-        let role_id = format!("{function_id}Role");
-        let log_group_id = format!("{function_id}LogGroup");
-        let function_name = physical_name(stage, self.name);
+    /// Adds the function and its companions, in the order they depend on each other.
+    pub fn add(self, template: &mut Template, stage: &StageConfig, failures: &Failures<'_>) -> FunctionRef {
+        let parts = Parts::new(self.def, stage, failures);
+        let in_vpc = self.vpc.is_some();
+        parts.add_log_group(template);
+        parts.add_role(template, self.statements, in_vpc);
+        parts.add_function(template, self.environment, self.vpc);
+        parts.add_invoke_config(template);
+        parts.add_publish_failures_filter(template);
+        parts.add_errors_alarm(template);
+        parts.function
+    }
+}
 
+/// One function's companions: their logical IDs start with the function's.
+struct Parts<'a> {
+    def: &'a FunctionDef,
+    stage: &'a StageConfig,
+    failures: &'a Failures<'a>,
+    function: FunctionRef,
+    role_id: String,
+    log_group_id: String,
+    /// `zipster-<stage>-<name>`.
+    physical_name: String,
+}
+
+impl<'a> Parts<'a> {
+    fn new(def: &'a FunctionDef, stage: &'a StageConfig, failures: &'a Failures<'a>) -> Self {
+        let function_id = def.logical_id();
+        Parts {
+            def,
+            stage,
+            failures,
+            function: FunctionRef { logical_id: function_id.to_owned() },
+            role_id: format!("{function_id}Role"),
+            log_group_id: format!("{function_id}LogGroup"),
+            physical_name: def.physical_name(stage),
+        }
+    }
+
+    /// The function's own log group, with the stage's retention.
+    fn add_log_group(&self, template: &mut Template) {
         template.add(
-            &log_group_id,
+            &self.log_group_id,
             Resource::from(LogGroup {
-                log_group_name: format!("/aws/lambda/{function_name}"),
-                retention_in_days: stage.log_retention_days,
-                tags: tags(stage),
+                log_group_name: format!("/aws/lambda/{}", self.physical_name),
+                retention_in_days: self.stage.log_retention_days,
+                tags: tags(self.stage),
             })
             .checkov_skip(
                 "CKV_AWS_158",
@@ -79,58 +130,57 @@ impl LambdaFunction<'_> {
                 "Retention is a per-stage choice in stages.toml (a year in prod, days in dev).",
             ),
         );
+    }
 
-        let mut statements = vec![
-            Statement::allow(["logs:CreateLogStream", "logs:PutLogEvents"], vec![Expr::get_att(&log_group_id, "Arn")])
+    /// The function's own role: its log group, the on-failure queue, `statements`,
+    /// and the network interfaces when it runs in the VPC.
+    fn add_role(&self, template: &mut Template, statements: Vec<Statement>, in_vpc: bool) {
+        let mut all = vec![
+            Statement::allow(["logs:CreateLogStream", "logs:PutLogEvents"], vec![self.log_group_arn()])
                 .sid("WriteOwnLogs"),
-            Statement::allow(["sqs:SendMessage"], vec![Expr::get_att(failures.queue_id, "Arn")])
-                .sid("SendFailedEvents"),
+            Statement::allow(["sqs:SendMessage"], vec![self.queue_arn()]).sid("SendFailedEvents"),
         ];
-        statements.extend(self.statements);
-        if self.vpc.is_some() {
-            statements.push(Statement::allow(VPC_ENI_ACTIONS, vec![Expr::lit("*")]).sid("ManageVpcNetworkInterfaces"));
+        all.extend(statements);
+        if in_vpc {
+            all.push(Statement::allow(VPC_ENI_ACTIONS, vec![Expr::lit("*")]).sid("ManageVpcNetworkInterfaces"));
         }
-        let mut role = Role::for_service("lambda.amazonaws.com", format!("Runs {function_name}"), tags(stage));
-        role.policies.push(InlinePolicy {
-            policy_name: "function".to_owned(),
-            policy_document: PolicyDocument::new(statements),
-        });
+        let mut role =
+            Role::for_service("lambda.amazonaws.com", format!("Runs {}", self.physical_name), tags(self.stage));
+        role.policies
+            .push(InlinePolicy { policy_name: "function".to_owned(), policy_document: PolicyDocument::new(all) });
         let mut role = Resource::from(role);
-        if self.vpc.is_some() {
-            role = role
-                .checkov_skip(
-                    "CKV_AWS_111",
-                    "EC2 authorizes the VPC Lambda network-interface actions only on resource *.",
-                )
-                .checkov_skip(
-                    "CKV_AWS_356",
-                    "EC2 authorizes the VPC Lambda network-interface actions only on resource *.",
-                );
+        if in_vpc {
+            let reason = "EC2 authorizes the VPC Lambda network-interface actions only on resource *.";
+            role = role.checkov_skip("CKV_AWS_111", reason).checkov_skip("CKV_AWS_356", reason);
         }
-        template.add(&role_id, role);
+        template.add(&self.role_id, role);
+    }
 
+    /// The function itself: `bootstrap` on `provided.al2023`, code from the artifact bucket.
+    fn add_function(&self, template: &mut Template, environment: BTreeMap<&str, Expr>, vpc: Option<VpcConfig>) {
         let mut variables: BTreeMap<String, Expr> =
-            self.environment.into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
+            environment.into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
         variables.insert("RUST_LOG".to_owned(), "info".into());
-        let in_vpc = self.vpc.is_some();
+        let settings = self.def.settings(self.stage);
+        let in_vpc = vpc.is_some();
         let function = Function {
-            function_name: function_name.clone(),
-            description: self.description.to_owned(),
+            function_name: self.physical_name.clone(),
+            description: self.def.description.to_owned(),
             handler: "bootstrap",
             runtime: "provided.al2023",
-            architectures: vec!["arm64"],
+            architectures: vec![LAMBDA_ARCHITECTURE],
             code: Code {
-                s3_bucket: Expr::reference("ArtifactBucket"),
-                s3_key: Expr::reference(self.code_key_parameter),
+                s3_bucket: Expr::reference(ARTIFACT_BUCKET),
+                s3_key: Expr::reference(self.def.code_key_parameter()),
             },
-            role: Expr::get_att(&role_id, "Arn"),
-            memory_size: self.settings.memory_mb,
-            timeout: self.settings.timeout_seconds,
+            role: Expr::get_att(&self.role_id, "Arn"),
+            memory_size: settings.memory_mb,
+            timeout: settings.timeout_seconds,
             environment: Environment { variables },
-            logging_config: LoggingConfig { log_group: Expr::reference(&log_group_id), log_format: "JSON" },
-            ephemeral_storage: EphemeralStorage { size: self.settings.ephemeral_storage_mb },
-            vpc_config: self.vpc,
-            tags: tags(stage),
+            logging_config: LoggingConfig { log_group: Expr::reference(&self.log_group_id), log_format: "JSON" },
+            ephemeral_storage: EphemeralStorage { size: settings.ephemeral_storage_mb },
+            vpc_config: vpc,
+            tags: tags(self.stage),
         };
         let mut function = Resource::from(function)
             .checkov_skip(
@@ -152,57 +202,71 @@ impl LambdaFunction<'_> {
                 "Touches only S3 and SNS through public AWS endpoints; no private resources.",
             );
         }
-        template.add(&function_id, function);
+        template.add(&self.function.logical_id, function);
+    }
 
+    /// Asynchronous retries, then the on-failure queue.
+    fn add_invoke_config(&self, template: &mut Template) {
         template.add(
-            format!("{function_id}EventInvokeConfig"),
+            format!("{}EventInvokeConfig", self.function.logical_id),
             EventInvokeConfig {
-                function_name: Expr::reference(&function_id),
+                function_name: self.function.name(),
                 qualifier: "$LATEST",
                 maximum_retry_attempts: RETRY_ATTEMPTS,
                 maximum_event_age_in_seconds: MAX_EVENT_AGE_SECONDS,
-                destination_config: DestinationConfig {
-                    on_failure: OnFailure { destination: Expr::get_att(failures.queue_id, "Arn") },
-                },
+                destination_config: DestinationConfig { on_failure: OnFailure { destination: self.queue_arn() } },
             },
         );
+    }
 
-        // The functions log a failed summary publish with `counter="publish_failures"`
-        // instead of failing (the data is already durable); this counts those lines.
+    /// The functions log a failed summary publish with `counter=<PUBLISH_FAILURES_COUNTER>`
+    /// instead of failing (the data is already durable); this counts those lines.
+    fn add_publish_failures_filter(&self, template: &mut Template) {
         template.add(
-            format!("{function_id}PublishFailures"),
+            format!("{}PublishFailures", self.function.logical_id),
             MetricFilter {
-                filter_name: format!("{function_name}-publish-failures"),
-                log_group_name: Expr::reference(&log_group_id),
-                filter_pattern: r#"{ $.fields.counter = "publish_failures" }"#,
+                filter_name: format!("{}-publish-failures", self.physical_name),
+                log_group_name: Expr::reference(&self.log_group_id),
+                filter_pattern: format!(r#"{{ $.fields.counter = "{PUBLISH_FAILURES_COUNTER}" }}"#),
                 metric_transformations: vec![MetricTransformation {
-                    metric_namespace: format!("Zipster/{}", stage.name),
-                    metric_name: format!("{}-publish-failures", self.name),
+                    metric_namespace: format!("Zipster/{}", self.stage.name),
+                    metric_name: format!("{}-publish-failures", self.def.name),
                     metric_value: "1",
                     default_value: 0.0,
                     unit: "Count",
                 }],
             },
         );
+    }
 
+    /// Any reported error alarms the alerts topic.
+    fn add_errors_alarm(&self, template: &mut Template) {
+        let alarms = &self.stage.alarms;
         template.add(
-            format!("{function_id}ErrorsAlarm"),
+            format!("{}ErrorsAlarm", self.function.logical_id),
             Alarm {
-                alarm_name: format!("{function_name}-errors"),
-                alarm_description: format!("{function_name} reported errors"),
+                alarm_name: format!("{}-errors", self.physical_name),
+                alarm_description: format!("{} reported errors", self.physical_name),
                 namespace: "AWS/Lambda",
                 metric_name: "Errors",
-                dimensions: vec![Dimension { name: "FunctionName", value: Expr::reference(&function_id) }],
+                dimensions: vec![Dimension { name: "FunctionName", value: self.function.name() }],
                 statistic: "Sum",
-                period: stage.alarms.period_seconds,
+                period: alarms.period_seconds,
                 evaluation_periods: 1,
-                threshold: f64::from(stage.alarms.function_errors_threshold),
+                threshold: f64::from(alarms.function_errors_threshold),
                 comparison_operator: "GreaterThanThreshold",
                 treat_missing_data: "notBreaching",
-                alarm_actions: vec![Expr::reference(failures.alerts_topic_id)],
-                ok_actions: vec![Expr::reference(failures.alerts_topic_id)],
+                alarm_actions: vec![self.failures.alerts_topic.arn()],
+                ok_actions: vec![self.failures.alerts_topic.arn()],
             },
         );
-        function_id
+    }
+
+    fn log_group_arn(&self) -> Expr {
+        Expr::get_att(&self.log_group_id, "Arn")
+    }
+
+    fn queue_arn(&self) -> Expr {
+        Expr::get_att(self.failures.queue_id, "Arn")
     }
 }

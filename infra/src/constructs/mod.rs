@@ -21,6 +21,13 @@ pub fn physical_name(stage: &StageConfig, suffix: &str) -> String {
     format!("{}-{suffix}", stage.prefix())
 }
 
+/// A policy resource that others must wait for (`DependsOn`): S3 checks a topic
+/// policy when the notification is created, flow logs check the bucket policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyRef {
+    pub logical_id: String,
+}
+
 /// The ARN of a resource in the stack's own region and account.
 pub fn arn(service: &str, resource: &str) -> Expr {
     Expr::sub(format!("arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"))

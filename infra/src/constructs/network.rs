@@ -7,23 +7,24 @@ use crate::model::ec2::{
     FlowLog, RouteTable, Rule, SecurityGroup, SecurityGroupEgress, SecurityGroupIngress, Subnet,
     SubnetRouteTableAssociation, Vpc, VpcEndpoint,
 };
+use crate::model::lambda::VpcConfig;
 use crate::model::{Expr, Resource, Template};
 use crate::stage::StageConfig;
 
+use super::bucket::BucketRefs;
 use super::tags;
 
-/// The interface endpoints: `(logical ID prefix, service)`.
-const INTERFACE_ENDPOINTS: [(&str, &str); 5] = [
-    ("Sns", "sns"),
-    ("SecretsManager", "secretsmanager"),
-    ("Ssm", "ssm"),
-    ("SsmMessages", "ssmmessages"),
-    ("Ec2Messages", "ec2messages"),
-];
+/// The interface endpoint the host's boot script needs: `(logical ID prefix, service)`.
+const SECRETS_MANAGER_ENDPOINT: (&str, &str) = ("SecretsManager", "secretsmanager");
+/// The other interface endpoints.
+const INTERFACE_ENDPOINTS: [(&str, &str); 4] =
+    [("Sns", "sns"), ("Ssm", "ssm"), ("SsmMessages", "ssmmessages"), ("Ec2Messages", "ec2messages")];
 
-pub const SUBNETS: [&str; 2] = ["PrivateSubnetA", "PrivateSubnetB"];
-pub const FUNCTION_SECURITY_GROUP: &str = "FunctionSecurityGroup";
-pub const DATABASE_SECURITY_GROUP: &str = "DatabaseSecurityGroup";
+const VPC: &str = "Vpc";
+const ROUTE_TABLE: &str = "PrivateRouteTable";
+const SUBNETS: [&str; 2] = ["PrivateSubnetA", "PrivateSubnetB"];
+const FUNCTION_SECURITY_GROUP: &str = "FunctionSecurityGroup";
+const DATABASE_SECURITY_GROUP: &str = "DatabaseSecurityGroup";
 const ENDPOINT_SECURITY_GROUP: &str = "EndpointSecurityGroup";
 pub const MYSQL_PORT: i32 = 3306;
 
@@ -31,11 +32,59 @@ pub const MYSQL_PORT: i32 = 3306;
 /// internet or NAT route.
 const HTTPS_EGRESS: &str = "HTTPS to the VPC endpoints and S3 (the VPC has no internet route)";
 
-/// Adds the network; `logs_bucket` receives the VPC flow logs.
-pub fn add(template: &mut Template, stage: &StageConfig, logs_bucket: &str, logs_bucket_policy: &str) {
-    let vpc = Expr::reference("Vpc");
+/// A security group in the template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityGroupRef {
+    pub logical_id: String,
+}
+
+impl SecurityGroupRef {
+    fn new(logical_id: &str) -> Self {
+        Self { logical_id: logical_id.to_owned() }
+    }
+
+    pub fn group_id(&self) -> Expr {
+        group_id(&self.logical_id)
+    }
+}
+
+/// A private subnet and its route-table association: what runs in the subnet and
+/// needs S3 (through the gateway endpoint's route) waits for the association.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubnetRef {
+    pub logical_id: String,
+    pub route_table_association: String,
+}
+
+/// What the network offers the resources inside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Network {
+    pub subnets: Vec<SubnetRef>,
+    /// The functions' group: admitted by the database and the endpoints.
+    pub function_security_group: SecurityGroupRef,
+    /// The database host's group: admits MySQL from the functions only.
+    pub database_security_group: SecurityGroupRef,
+    /// S3, and through it the Amazon Linux package repositories.
+    pub s3_gateway_endpoint: String,
+    pub secrets_manager_endpoint: String,
+}
+
+impl Network {
+    pub fn subnet_ids(&self) -> Vec<Expr> {
+        self.subnets.iter().map(|subnet| Expr::reference(&subnet.logical_id)).collect()
+    }
+
+    /// Where a function that reaches the database runs: every subnet, the functions' group.
+    pub fn function_vpc_config(&self) -> VpcConfig {
+        VpcConfig { security_group_ids: vec![self.function_security_group.group_id()], subnet_ids: self.subnet_ids() }
+    }
+}
+
+/// Adds the network; the `logs` bucket receives the VPC flow logs.
+pub fn add(template: &mut Template, stage: &StageConfig, logs: &BucketRefs) -> Network {
+    let vpc = Expr::reference(VPC);
     template.add(
-        "Vpc",
+        VPC,
         Resource::from(Vpc {
             cidr_block: stage.vpc_cidr.clone(),
             // Interface endpoints with private DNS need both.
@@ -53,15 +102,20 @@ pub fn add(template: &mut Template, stage: &StageConfig, logs_bucket: &str, logs
             traffic_type: "ALL",
             log_destination_type: "s3",
             // Flow logs land under AWSLogs/<account>/ at the root of the bucket.
-            log_destination: Expr::get_att(logs_bucket, "Arn"),
+            log_destination: logs.arn_attribute(),
             tags: tags(stage),
         })
-        .depends_on(logs_bucket_policy),
+        .depends_on(&logs.policy.logical_id),
     );
-    template.add("PrivateRouteTable", RouteTable { vpc_id: vpc.clone(), tags: tags(stage) });
+    template.add(ROUTE_TABLE, RouteTable { vpc_id: vpc.clone(), tags: tags(stage) });
+    let mut subnets = Vec::new();
     for (index, subnet) in (0u8..).zip(SUBNETS) {
+        let subnet = SubnetRef {
+            logical_id: subnet.to_owned(),
+            route_table_association: format!("{subnet}RouteTableAssociation"),
+        };
         template.add(
-            subnet,
+            &subnet.logical_id,
             Subnet {
                 vpc_id: vpc.clone(),
                 cidr_block: stage.subnet_cidr(index),
@@ -71,54 +125,63 @@ pub fn add(template: &mut Template, stage: &StageConfig, logs_bucket: &str, logs
             },
         );
         template.add(
-            format!("{subnet}RouteTableAssociation"),
+            &subnet.route_table_association,
             SubnetRouteTableAssociation {
-                route_table_id: Expr::reference("PrivateRouteTable"),
-                subnet_id: Expr::reference(subnet),
+                route_table_id: Expr::reference(ROUTE_TABLE),
+                subnet_id: Expr::reference(&subnet.logical_id),
             },
         );
+        subnets.push(subnet);
     }
 
     add_security_groups(template, stage);
 
+    let network = Network {
+        subnets,
+        function_security_group: SecurityGroupRef::new(FUNCTION_SECURITY_GROUP),
+        database_security_group: SecurityGroupRef::new(DATABASE_SECURITY_GROUP),
+        s3_gateway_endpoint: "S3GatewayEndpoint".to_owned(),
+        secrets_manager_endpoint: endpoint_id(SECRETS_MANAGER_ENDPOINT.0),
+    };
     template.add(
-        "S3GatewayEndpoint",
+        &network.s3_gateway_endpoint,
         VpcEndpoint {
             vpc_id: vpc.clone(),
             service_name: Expr::sub("com.amazonaws.${AWS::Region}.s3"),
             vpc_endpoint_type: "Gateway",
             private_dns_enabled: None,
-            route_table_ids: vec![Expr::reference("PrivateRouteTable")],
+            route_table_ids: vec![Expr::reference(ROUTE_TABLE)],
             subnet_ids: Vec::new(),
             security_group_ids: Vec::new(),
         },
     );
-    for (id, service) in INTERFACE_ENDPOINTS {
+    for (id, service) in [SECRETS_MANAGER_ENDPOINT].into_iter().chain(INTERFACE_ENDPOINTS) {
         template.add(
-            format!("{id}Endpoint"),
+            endpoint_id(id),
             VpcEndpoint {
                 vpc_id: vpc.clone(),
                 service_name: Expr::sub(format!("com.amazonaws.${{AWS::Region}}.{service}")),
                 vpc_endpoint_type: "Interface",
                 private_dns_enabled: Some(true),
                 route_table_ids: Vec::new(),
-                subnet_ids: subnet_ids(),
+                subnet_ids: network.subnet_ids(),
                 security_group_ids: vec![group_id(ENDPOINT_SECURITY_GROUP)],
             },
         );
     }
+    network
 }
 
-pub fn subnet_ids() -> Vec<Expr> {
-    SUBNETS.iter().map(|s| Expr::reference(*s)).collect()
+fn endpoint_id(prefix: &str) -> String {
+    format!("{prefix}Endpoint")
 }
 
-pub fn group_id(logical_id: &str) -> Expr {
+fn group_id(logical_id: &str) -> Expr {
     Expr::get_att(logical_id, "GroupId")
 }
 
 fn add_security_groups(template: &mut Template, stage: &StageConfig) {
-    let vpc = Expr::reference("Vpc");
+    let vpc = Expr::reference(VPC);
     let group = |description: &str, egress: Rule| SecurityGroup {
         group_description: description.to_owned(),
         vpc_id: vpc.clone(),

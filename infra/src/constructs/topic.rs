@@ -8,39 +8,52 @@ use crate::model::{Expr, Resource, Template};
 use crate::stage::{Notifications, StageConfig};
 
 use super::bucket::BucketRefs;
-use super::{physical_name, tags};
+use super::function::FunctionRef;
+use super::{PolicyRef, physical_name, tags};
 
-/// Adds topic `<id>Topic` named `zipster-<stage>-<name>`; returns its logical ID.
-pub fn add(template: &mut Template, stage: &StageConfig, id: &str, name: &str, display_name: &str) -> String {
-    let logical_id = format!("{id}Topic");
-    let topic =
+/// A topic in the template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicRef {
+    pub logical_id: String,
+}
+
+impl TopicRef {
+    pub fn arn(&self) -> Expr {
+        Expr::reference(&self.logical_id)
+    }
+}
+
+/// Adds topic `<id>Topic` named `zipster-<stage>-<name>`.
+pub fn add(template: &mut Template, stage: &StageConfig, id: &str, name: &str, display_name: &str) -> TopicRef {
+    let topic = TopicRef { logical_id: format!("{id}Topic") };
+    let resource =
         Topic { topic_name: physical_name(stage, name), display_name: display_name.to_owned(), tags: tags(stage) };
     template.add(
-        &logical_id,
-        Resource::from(topic).checkov_skip(
+        &topic.logical_id,
+        Resource::from(resource).checkov_skip(
             "CKV_AWS_26",
             "S3 notifications and CloudWatch alarms cannot publish to topics under the AWS-managed key; messages hold no secrets.",
         ),
     );
-    logical_id
+    topic
 }
 
-/// Lets only `bucket` (in this account) publish to the topic; returns the policy's logical ID.
-pub fn allow_bucket_to_publish(template: &mut Template, topic_id: &str, bucket: &BucketRefs) -> String {
-    let logical_id = format!("{topic_id}Policy");
-    let statement = Statement::allow(["sns:Publish"], vec![Expr::reference(topic_id)])
+/// Lets only `bucket` (in this account) publish to the topic. The bucket need not
+/// exist yet: its ARN comes from its known name.
+pub fn allow_bucket_to_publish(template: &mut Template, topic: &TopicRef, bucket: &BucketRefs) -> PolicyRef {
+    let policy = PolicyRef { logical_id: format!("{}Policy", topic.logical_id) };
+    let statement = Statement::allow(["sns:Publish"], vec![topic.arn()])
         .sid("AllowBucketNotifications")
         .principal(Principal::service("s3.amazonaws.com"))
         .condition("ArnEquals", "aws:SourceArn", bucket.arn())
         .condition("StringEquals", "aws:SourceAccount", Expr::reference("AWS::AccountId"));
-    let policy =
-        TopicPolicy { topics: vec![Expr::reference(topic_id)], policy_document: PolicyDocument::new(vec![statement]) };
-    template.add(&logical_id, policy);
-    logical_id
+    let resource = TopicPolicy { topics: vec![topic.arn()], policy_document: PolicyDocument::new(vec![statement]) };
+    template.add(&policy.logical_id, resource);
+    policy
 }
 
 /// Subscribes the stage's people: every email address and phone number.
-pub fn subscribe_people(template: &mut Template, topic_id: &str, people: &Notifications) {
+pub fn subscribe_people(template: &mut Template, topic: &TopicRef, people: &Notifications) {
     let endpoints =
         people.emails.iter().map(|e| ("Email", "email", e)).chain(people.sms.iter().map(|p| ("Sms", "sms", p)));
     let mut counts = [0usize; 2];
@@ -48,29 +61,26 @@ pub fn subscribe_people(template: &mut Template, topic_id: &str, people: &Notifi
         let count = &mut counts[usize::from(kind == "Sms")];
         *count += 1;
         template.add(
-            format!("{topic_id}{kind}Subscription{count}"),
-            Subscription { topic_arn: Expr::reference(topic_id), protocol, endpoint: endpoint.as_str().into() },
+            format!("{}{kind}Subscription{count}", topic.logical_id),
+            Subscription { topic_arn: topic.arn(), protocol, endpoint: endpoint.as_str().into() },
         );
     }
 }
 
 /// Subscribes a function to the topic and lets SNS (for this topic only) invoke it.
-pub fn subscribe_function(template: &mut Template, topic_id: &str, function_id: &str) {
+pub fn subscribe_function(template: &mut Template, topic: &TopicRef, function: &FunctionRef) {
+    let prefix = format!("{}{}", function.logical_id, topic.logical_id);
     template.add(
-        format!("{function_id}{topic_id}Subscription"),
-        Subscription {
-            topic_arn: Expr::reference(topic_id),
-            protocol: "lambda",
-            endpoint: Expr::get_att(function_id, "Arn"),
-        },
+        format!("{prefix}Subscription"),
+        Subscription { topic_arn: topic.arn(), protocol: "lambda", endpoint: function.arn() },
     );
     template.add(
-        format!("{function_id}{topic_id}Permission"),
+        format!("{prefix}Permission"),
         Permission {
             action: "lambda:InvokeFunction",
-            function_name: Expr::reference(function_id),
+            function_name: function.name(),
             principal: "sns.amazonaws.com",
-            source_arn: Expr::reference(topic_id),
+            source_arn: topic.arn(),
         },
     );
 }

@@ -18,7 +18,7 @@ pub struct LogGroup {
 pub struct MetricFilter {
     pub filter_name: String,
     pub log_group_name: Expr,
-    pub filter_pattern: &'static str,
+    pub filter_pattern: String,
     pub metric_transformations: Vec<MetricTransformation>,
 }
 
