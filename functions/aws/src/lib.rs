@@ -1,10 +1,17 @@
 //! The small interfaces the Lambda handlers depend on, so that handlers are tested
 //! without a network: [`Storage`] (objects) and [`Notify`] (topics), their AWS
 //! implementations ([`s3::S3Storage`], [`sns::SnsNotify`]) and in-memory fakes
-//! ([`memory`]).
+//! ([`memory`]); Secrets Manager ([`secrets`]); and what every function's handler
+//! shares: the Lambda loop and error kinds, the fan-out over an event's objects and
+//! the summary publish ([`handler`]), settings from the environment ([`config`]), an
+//! object read through a scratch file ([`scratch`]).
 
+pub mod config;
+pub mod handler;
 pub mod memory;
 pub mod s3;
+pub mod scratch;
+pub mod secrets;
 pub mod sns;
 
 use std::future::Future;
@@ -31,6 +38,12 @@ pub enum StorageError {
     TooLarge { bucket: String, key: String, size: u64, limit: u64 },
     #[error("{operation} s3://{bucket}/{key}: {message}")]
     Failed { operation: &'static str, bucket: String, key: String, message: String },
+}
+
+impl zipster_core::ErrorKind for StorageError {
+    fn error_type(&self) -> &'static str {
+        "StorageError"
+    }
 }
 
 /// Object storage, reduced to what the functions need. Objects move through local

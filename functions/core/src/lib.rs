@@ -12,3 +12,20 @@ pub use transform::{FileError, Limits, Summary, transform};
 /// data is already durable, so the invocation does not fail); each function's log
 /// metric filter in the template counts the lines that carry it.
 pub const PUBLISH_FAILURES_COUNTER: &str = "publish_failures";
+
+/// What kind of failure an error is, as a Lambda function reports it in `errorType`:
+/// dead-letter records and metric filters group failures by it, so the names are a
+/// contract (`InvalidEvent`, `StorageError`, `ScratchError`, `DatabaseError`, ...).
+///
+/// Defined here, in the one crate every other depends on, so that each crate's errors
+/// name their own kind: `zipster-db`'s as much as `zipster-aws`'s, and neither needs
+/// the other.
+pub trait ErrorKind: std::error::Error {
+    fn error_type(&self) -> &'static str;
+}
+
+impl ErrorKind for event::EventError {
+    fn error_type(&self) -> &'static str {
+        "InvalidEvent"
+    }
+}
