@@ -54,3 +54,11 @@ impl DbError {
         }
     }
 }
+
+/// Every failure of the database layer is one kind to a function's caller, whether the
+/// server, a statement or the file's rows failed: the load is all or nothing.
+impl zipster_core::ErrorKind for DbError {
+    fn error_type(&self) -> &'static str {
+        "DatabaseError"
+    }
+}

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, MySql, MySqlPool, Transaction};
+use zipster_core::event::ObjectRef;
 
 use crate::DbError;
 use crate::idempotency::{Decision, PriorLoad, decide};
@@ -58,6 +59,44 @@ impl fmt::Display for LoadOutcome {
             }
         }
     }
+}
+
+/// What one object's load did, as the functions publish and return it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ObjectResult {
+    pub bucket: String,
+    pub key: String,
+    pub etag: String,
+    #[serde(flatten)]
+    pub outcome: LoadOutcome,
+}
+
+impl ObjectResult {
+    /// The load topic's one line.
+    pub fn summary_line(&self) -> String {
+        format!("s3://{}/{} (ETag {}): {}", self.bucket, self.key, self.etag, self.outcome)
+    }
+}
+
+/// Loads `input`, the content of the object `obj` names as it was downloaded: its
+/// `etag` and `version_id` are what the store handed over (what was downloaded is what
+/// is recorded, whatever the event claimed). See [`load_csv`].
+pub async fn load_object<R: Read + Seek>(
+    pool: &MySqlPool,
+    obj: &ObjectRef,
+    etag: String,
+    version_id: Option<String>,
+    input: R,
+) -> Result<ObjectResult, DbError> {
+    let object = ObjectVersion {
+        bucket: obj.bucket.clone(),
+        key: obj.key.clone(),
+        etag,
+        version_id: version_id.or_else(|| obj.version_id.clone()),
+        sequencer: obj.sequencer.clone(),
+    };
+    let outcome = load_csv(pool, &object, input).await?;
+    Ok(ObjectResult { bucket: object.bucket, key: object.key, etag: object.etag, outcome })
 }
 
 const UPSERT_HEAD: &str = "INSERT INTO ZIPCODES \
