@@ -1,5 +1,7 @@
 //! The function's settings, from its environment.
 
+use zipster_aws::config::{ConfigError, Env};
+
 /// Where results go and how large an object may be.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -9,31 +11,17 @@ pub struct Config {
     pub max_object_bytes: u64,
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ConfigError {
-    #[error("environment variable {0} is not set")]
-    Missing(&'static str),
-    #[error("environment variable {name} must be a whole number of bytes, got {value:?}")]
-    NotANumber { name: &'static str, value: String },
-}
-
 /// 400 MiB: the staged file and the function's own needs fit the default 512 MiB `/tmp`.
 pub const DEFAULT_MAX_OBJECT_BYTES: u64 = 400 * 1024 * 1024;
 
 impl Config {
     /// Reads `LOAD_TOPIC_ARN`, `ALERTS_TOPIC_ARN` and optionally `MAX_OBJECT_BYTES`.
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &'static str| var(name).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name));
-        let max_object_bytes = match var("MAX_OBJECT_BYTES") {
-            Some(value) => {
-                value.trim().parse().map_err(|_| ConfigError::NotANumber { name: "MAX_OBJECT_BYTES", value })?
-            }
-            None => DEFAULT_MAX_OBJECT_BYTES,
-        };
+        let env = Env::new(var);
         Ok(Self {
-            load_topic_arn: required("LOAD_TOPIC_ARN")?,
-            alerts_topic_arn: required("ALERTS_TOPIC_ARN")?,
-            max_object_bytes,
+            load_topic_arn: env.required("LOAD_TOPIC_ARN")?,
+            alerts_topic_arn: env.required("ALERTS_TOPIC_ARN")?,
+            max_object_bytes: env.bytes("MAX_OBJECT_BYTES", DEFAULT_MAX_OBJECT_BYTES)?,
         })
     }
 }

@@ -2,16 +2,15 @@
 //! each reported on the load topic; any failure is reported on the alerts topic and
 //! fails the invocation. Staged objects are only ever read.
 
-use std::io::BufReader;
-
-use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sqlx::MySqlPool;
-use tracing::{error, info, warn};
-use zipster_aws::{Notify, Storage, StorageError};
+use tracing::{error, info};
+use zipster_aws::handler::{ErrorKind, ResultError, SeveralObjects, for_each_object, objects_result, publish_summary};
+use zipster_aws::scratch::{ObjectError, read_object};
+use zipster_aws::{Notify, Storage};
 use zipster_core::event::{EventError, ObjectRef, object_refs};
 use zipster_db::DbError;
-use zipster_db::load::{LoadOutcome, ObjectVersion, load_csv};
+use zipster_db::load::{ObjectResult, load_object};
 
 use crate::Config;
 
@@ -19,80 +18,24 @@ use crate::Config;
 pub enum LoadError {
     #[error(transparent)]
     Event(#[from] EventError),
+    /// Downloading the object, its scratch file, or the database.
     #[error(transparent)]
-    Storage(#[from] StorageError),
-    #[error("scratch file for s3://{bucket}/{key}: {message}")]
-    Scratch { bucket: String, key: String, message: String },
-    #[error("s3://{bucket}/{key}: {source}")]
-    Database {
-        bucket: String,
-        key: String,
-        #[source]
-        source: DbError,
-    },
-    #[error("{failed} of {total} objects failed to load: {first}")]
-    Some { failed: usize, total: usize, first: Box<LoadError> },
+    Object(#[from] ObjectError<DbError>),
+    #[error(transparent)]
+    Result(#[from] ResultError),
+    #[error("{} of {} objects failed to load: {}", .0.failed, .0.total, .0.first)]
+    SeveralObjects(#[from] SeveralObjects<LoadError>),
 }
 
-impl LoadError {
-    /// Lambda's `errorType`: what kind of failure, for dead-letter records and metric filters.
-    pub fn error_type(&self) -> &'static str {
+impl ErrorKind for LoadError {
+    fn error_type(&self) -> &'static str {
         match self {
-            Self::Event(_) => "InvalidEvent",
-            Self::Storage(_) => "StorageError",
-            Self::Scratch { .. } => "ScratchError",
-            Self::Database { .. } => "DatabaseError",
-            Self::Some { first, .. } => first.error_type(),
+            Self::Event(error) => error.error_type(),
+            Self::Object(error) => error.error_type(),
+            Self::Result(error) => error.error_type(),
+            Self::SeveralObjects(several) => several.error_type(),
         }
     }
-}
-
-/// What one object's load did, as published and returned.
-#[derive(Debug, Clone, Serialize)]
-pub struct ObjectResult {
-    pub bucket: String,
-    pub key: String,
-    pub etag: String,
-    #[serde(flatten)]
-    pub outcome: LoadOutcome,
-}
-
-impl ObjectResult {
-    /// The load topic's one line.
-    pub fn summary_line(&self) -> String {
-        format!("s3://{}/{} (ETag {}): {}", self.bucket, self.key, self.etag, self.outcome)
-    }
-}
-
-/// Downloads `obj` (the exact version the event names) to a scratch file and loads it.
-pub async fn load_object<S: Storage>(
-    storage: &S,
-    pool: &MySqlPool,
-    obj: &ObjectRef,
-    max_bytes: u64,
-) -> Result<ObjectResult, LoadError> {
-    let scratch = |e: std::io::Error| LoadError::Scratch {
-        bucket: obj.bucket.clone(),
-        key: obj.key.clone(),
-        message: e.to_string(),
-    };
-    let file = tempfile::NamedTempFile::new().map_err(scratch)?;
-    let info = storage.download(obj, file.path(), max_bytes).await?;
-    let object = ObjectVersion {
-        bucket: obj.bucket.clone(),
-        key: obj.key.clone(),
-        // What was downloaded is what is recorded, whatever the event claimed.
-        etag: info.etag,
-        version_id: info.version_id.or_else(|| obj.version_id.clone()),
-        sequencer: obj.sequencer.clone(),
-    };
-    let reader = BufReader::new(file.reopen().map_err(scratch)?);
-    let outcome = load_csv(pool, &object, reader).await.map_err(|source| LoadError::Database {
-        bucket: obj.bucket.clone(),
-        key: obj.key.clone(),
-        source,
-    })?;
-    Ok(ObjectResult { bucket: object.bucket, key: object.key, etag: object.etag, outcome })
 }
 
 /// The handler with what it needs, built once per container.
@@ -116,37 +59,29 @@ impl<S: Storage, N: Notify> Loader<S, N> {
                 return Err(err);
             }
         };
-        let total = refs.len();
-        let mut results = Vec::with_capacity(total);
-        let mut failures = Vec::new();
-        for obj in &refs {
-            match self.load_and_report(obj).await {
-                Ok(result) => results.push(result),
-                Err(err) => {
-                    error!(bucket = %obj.bucket, key = %obj.key, error = %err, "load failed");
-                    self.alert(&format!("s3://{}/{}", obj.bucket, obj.key), &err).await;
-                    failures.push(err);
-                }
+        let results = for_each_object(&refs, async |obj| {
+            let result = self.load_and_report(obj).await;
+            if let Err(err) = &result {
+                error!(bucket = %obj.bucket, key = %obj.key, error = %err, "load failed");
+                self.alert(&format!("s3://{}/{}", obj.bucket, obj.key), err).await;
             }
-        }
-        match failures.len() {
-            0 => Ok(json!({ "objects": results })),
-            1 if total == 1 => Err(failures.remove(0)),
-            failed => Err(LoadError::Some { failed, total, first: Box::new(failures.swap_remove(0)) }),
-        }
+            result
+        })
+        .await?;
+        Ok(objects_result(&results)?)
     }
 
     async fn load_and_report(&self, obj: &ObjectRef) -> Result<ObjectResult, LoadError> {
-        let result = load_object(&self.storage, &self.pool, obj, self.config.max_object_bytes).await?;
+        let result = read_object(&self.storage, obj, self.config.max_object_bytes, async |info, file| {
+            load_object(&self.pool, obj, info.etag, info.version_id, file).await
+        })
+        .await?;
         let line = result.summary_line();
         info!(bucket = %result.bucket, key = %result.key, etag = %result.etag, outcome = %result.outcome, "load done");
         // The rows are committed: a summary that cannot be published must not fail the
         // invocation (its retry would only say "already loaded"). Logged and counted,
         // as the transform does.
-        if let Err(error) = self.notify.publish(&self.config.load_topic_arn, &subject("load", &result.key), &line).await
-        {
-            warn!(%error, counter = "publish_failures", "summary not published");
-        }
+        publish_summary(&self.notify, &self.config.load_topic_arn, &subject("load", &result.key), &line).await;
         Ok(result)
     }
 

@@ -6,8 +6,7 @@
 //! created once per container by `main` and shared by every invocation.
 
 pub mod config;
-pub mod credentials;
 pub mod handler;
 
 pub use config::Config;
-pub use handler::{LoadError, Loader, load_object};
+pub use handler::{LoadError, Loader};

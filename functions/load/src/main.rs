@@ -1,11 +1,12 @@
 //! The load Lambda's entry point: clients, credentials and the pool are set up once
 //! per container, not per invocation.
 
-use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use tracing::info;
+use zipster_aws::secrets::SecretsManager;
 use zipster_aws::{s3::S3Storage, sns::SnsNotify};
 use zipster_db::connect::{Limits, describe, lazy_pool};
-use zipster_load::{Config, Loader, credentials};
+use zipster_db::credentials::options_from_env;
+use zipster_load::{Config, Loader};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -13,7 +14,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let env = |name: &str| std::env::var(name).ok();
     let config = Config::from_env(env)?;
     let aws = zipster_aws::load_config().await;
-    let options = credentials::database_options(&aws, env).await?;
+    let secrets = SecretsManager::new(&aws);
+    let options = options_from_env(env, async |arn| secrets.secret_string(arn).await).await?;
     info!(database = %describe(&options), "load function starting");
     let loader = Loader {
         storage: S3Storage::new(&aws),
@@ -22,11 +24,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         config,
     };
     let loader = &loader;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| async move {
-        loader
-            .handle(&event.payload)
-            .await
-            .map_err(|error| Diagnostic { error_type: error.error_type().to_owned(), error_message: error.to_string() })
-    }))
-    .await
+    zipster_aws::handler::run(async |event| loader.handle(&event).await).await
 }

@@ -1,15 +1,19 @@
 //! The migrate function: applies [`zipster_db::MIGRATOR`] from inside the VPC and,
 //! when the event names a staged seed object (`{"seed": {"bucket", "key"}}`), loads it
-//! with the load function's own code. Returns `{"applied": [...], "loaded": {...}}`.
+//! as the load function loads a staged object (`zipster_aws::scratch::read_object`,
+//! then `zipster_db::load::load_object`). Returns `{"applied": [...], "loaded": {...}}`.
 
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sqlx::MySqlPool;
 use tracing::info;
 use zipster_aws::Storage;
+use zipster_aws::handler::{ErrorKind, ResultError, to_json};
+use zipster_aws::scratch::{ObjectError, read_object};
 use zipster_core::event::ObjectRef;
+use zipster_db::load::{ObjectResult, load_object};
+use zipster_db::migrate::AppliedMigration;
 use zipster_db::{DbError, migrate};
-use zipster_load::{LoadError, load_object};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,18 +36,29 @@ pub enum MigrateError {
     #[error(transparent)]
     Migrate(#[from] DbError),
     #[error("loading the seed: {0}")]
-    Seed(#[from] LoadError),
+    Seed(#[from] ObjectError<DbError>),
+    #[error(transparent)]
+    Result(#[from] ResultError),
 }
 
-impl MigrateError {
-    /// Lambda's `errorType`, as the load names its failures.
-    pub fn error_type(&self) -> &'static str {
+/// Lambda's `errorType`, as the load names its failures.
+impl ErrorKind for MigrateError {
+    fn error_type(&self) -> &'static str {
         match self {
             Self::Event(_) => "InvalidEvent",
-            Self::Migrate(_) => "DatabaseError",
+            Self::Migrate(error) => error.error_type(),
             Self::Seed(error) => error.error_type(),
+            Self::Result(error) => error.error_type(),
         }
     }
+}
+
+/// What the invocation did.
+#[derive(Debug, Serialize)]
+pub struct MigrateResult {
+    pub applied: Vec<AppliedMigration>,
+    /// The seed's load, when the event named one (`null` otherwise).
+    pub loaded: Option<ObjectResult>,
 }
 
 /// Seed objects are a few MiB; this only guards against naming the wrong object.
@@ -58,7 +73,7 @@ pub async fn handle<S: Storage>(storage: &S, pool: &MySqlPool, event: &Value) ->
     let applied = migrate::apply(pool).await?;
     info!(applied = applied.len(), "migrations applied");
     let loaded = match event.seed {
-        None => Value::Null,
+        None => None,
         Some(seed) => {
             let obj = ObjectRef {
                 bucket: seed.bucket,
@@ -68,10 +83,13 @@ pub async fn handle<S: Storage>(storage: &S, pool: &MySqlPool, event: &Value) ->
                 sequencer: None,
                 size: None,
             };
-            let result = load_object(storage, pool, &obj, MAX_SEED_BYTES).await?;
+            let result = read_object(storage, &obj, MAX_SEED_BYTES, async |info, file| {
+                load_object(pool, &obj, info.etag, info.version_id, file).await
+            })
+            .await?;
             info!(key = %result.key, outcome = %result.outcome, "seed loaded");
-            serde_json::to_value(&result).map_err(|e| MigrateError::Event(e.to_string()))?
+            Some(result)
         }
     };
-    Ok(json!({ "applied": applied, "loaded": loaded }))
+    Ok(to_json("result", &MigrateResult { applied, loaded })?)
 }

@@ -2,6 +2,7 @@
 //! The migrate handler on a fresh database, with the seed in an in-memory bucket.
 
 use serde_json::json;
+use zipster_aws::handler::ErrorKind;
 use zipster_aws::memory::MemoryStorage;
 use zipster_db::MIGRATOR;
 use zipster_db::testing::TestDb;

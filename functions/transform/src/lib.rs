@@ -9,7 +9,9 @@
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+use zipster_aws::config::{ConfigError, Env};
+use zipster_aws::handler::{ErrorKind, ResultError, SeveralObjects, for_each_object, objects_result, publish_summary};
 use zipster_aws::{Notify, Storage, StorageError};
 use zipster_core::event::{ObjectRef, object_refs};
 use zipster_core::{Limits, Summary};
@@ -26,35 +28,23 @@ pub struct Config {
     pub work_dir: PathBuf,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("environment variable {0} is not set")]
-    Missing(&'static str),
-    #[error("environment variable {name} must be a whole number of bytes, got {value:?}")]
-    NotANumber { name: &'static str, value: String },
-}
-
 impl Config {
     /// Reads `STAGING_BUCKET`, `ERRORS_BUCKET`, `TRANSFORM_TOPIC_ARN`, and optionally
     /// `ALERTS_TOPIC_ARN`, `MAX_LINE_BYTES`, `MAX_INPUT_BYTES`, `WORK_DIR`.
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &'static str| var(name).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name));
-        let number = |name: &'static str, default: u64| match var(name) {
-            Some(value) => value.trim().parse::<u64>().map_err(|_| ConfigError::NotANumber { name, value }),
-            None => Ok(default),
-        };
+        let env = Env::new(var);
         let defaults = Limits::default();
-        let max_line_bytes = number("MAX_LINE_BYTES", defaults.max_line_bytes as u64)?;
+        let max_line_bytes = env.bytes("MAX_LINE_BYTES", defaults.max_line_bytes as u64)?;
         Ok(Self {
-            staging_bucket: required("STAGING_BUCKET")?,
-            errors_bucket: required("ERRORS_BUCKET")?,
-            topic_arn: required("TRANSFORM_TOPIC_ARN")?,
-            alerts_topic_arn: var("ALERTS_TOPIC_ARN").filter(|v| !v.is_empty()),
+            staging_bucket: env.required("STAGING_BUCKET")?,
+            errors_bucket: env.required("ERRORS_BUCKET")?,
+            topic_arn: env.required("TRANSFORM_TOPIC_ARN")?,
+            alerts_topic_arn: env.optional("ALERTS_TOPIC_ARN"),
             limits: Limits {
                 max_line_bytes: usize::try_from(max_line_bytes).unwrap_or(usize::MAX),
-                max_input_bytes: number("MAX_INPUT_BYTES", defaults.max_input_bytes)?,
+                max_input_bytes: env.bytes("MAX_INPUT_BYTES", defaults.max_input_bytes)?,
             },
-            work_dir: var("WORK_DIR").map_or_else(std::env::temp_dir, PathBuf::from),
+            work_dir: env.raw("WORK_DIR").map_or_else(std::env::temp_dir, PathBuf::from),
         })
     }
 }
@@ -70,18 +60,20 @@ pub enum HandlerError {
     Storage(#[from] StorageError),
     #[error("scratch files in {dir}: {source}")]
     Scratch { dir: String, source: std::io::Error },
-    #[error("{failed} of {total} objects failed; first: {first}")]
-    Objects { failed: usize, total: usize, first: Box<HandlerError> },
+    #[error(transparent)]
+    Result(#[from] ResultError),
+    #[error(transparent)]
+    SeveralObjects(#[from] SeveralObjects<HandlerError>),
 }
 
-impl HandlerError {
-    /// Lambda's `errorType`: what kind of failure, for dead-letter records and metric filters.
-    pub fn error_type(&self) -> &'static str {
+impl ErrorKind for HandlerError {
+    fn error_type(&self) -> &'static str {
         match self {
-            Self::Event(_) => "InvalidEvent",
-            Self::Storage(_) => "StorageError",
+            Self::Event(error) => error.error_type(),
+            Self::Storage(error) => error.error_type(),
             Self::Scratch { .. } => "ScratchError",
-            Self::Objects { first, .. } => first.error_type(),
+            Self::Result(error) => error.error_type(),
+            Self::SeveralObjects(several) => several.error_type(),
         }
     }
 }
@@ -92,7 +84,18 @@ pub struct Outcome {
     pub input: String,
     pub status: Status,
     pub summary: Summary,
-    pub outputs: Vec<String>,
+    pub outputs: Outputs,
+}
+
+/// The objects a transform wrote, as `s3://` URLs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outputs {
+    /// The accepted rows; `None` when the file was refused.
+    pub staged: Option<String>,
+    /// One line per rejected row.
+    pub rejects: String,
+    /// The summary report (`<key>.summary.json`).
+    pub summary: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -111,24 +114,26 @@ pub async fn handle<S: Storage, N: Notify>(
     config: &Config,
 ) -> Result<Value, HandlerError> {
     let objects = object_refs(&event)?;
-    let mut outcomes = Vec::with_capacity(objects.len());
-    let mut failures = Vec::new();
-    for object in &objects {
-        match transform_object(object, storage, notify, config).await {
-            Ok(outcome) => outcomes.push(outcome),
-            Err(error) => {
-                tracing::error!(bucket = %object.bucket, key = %object.key, %error, "transform failed");
-                alert(notify, config, &format!("transform failed for s3://{}/{}: {error}", object.bucket, object.key))
-                    .await;
-                failures.push(error);
-            }
+    let outcomes = for_each_object(&objects, async |object| {
+        let outcome = transform_object(object, storage, notify, config).await;
+        if let Err(error) = &outcome {
+            tracing::error!(bucket = %object.bucket, key = %object.key, %error, "transform failed");
+            alert(notify, config, &format!("transform failed for s3://{}/{}: {error}", object.bucket, object.key))
+                .await;
         }
-    }
-    match failures.len() {
-        0 => Ok(json!({ "objects": outcomes })),
-        1 if objects.len() == 1 => Err(failures.remove(0)),
-        failed => Err(HandlerError::Objects { failed, total: objects.len(), first: Box::new(failures.swap_remove(0)) }),
-    }
+        outcome
+    })
+    .await?;
+    Ok(objects_result(&outcomes)?)
+}
+
+/// The summary report in the errors bucket.
+#[derive(Serialize)]
+struct Report<'a> {
+    input: &'a str,
+    version_id: Option<&'a str>,
+    status: Status,
+    summary: &'a Summary,
 }
 
 async fn transform_object<S: Storage, N: Notify>(
@@ -161,28 +166,31 @@ async fn transform_object<S: Storage, N: Notify>(
         Ok(summary) => (Status::Staged, summary),
         Err(summary) => (Status::Refused, summary),
     };
-    let report = json!({ "input": input, "version_id": object.version_id, "status": status, "summary": summary });
-    let report = serde_json::to_vec_pretty(&report).unwrap_or_default();
+    let report = Report { input: &input, version_id: object.version_id.as_deref(), status, summary: &summary };
+    // Through a `Value`, whose keys are sorted, as the report has always been written.
+    let report = zipster_aws::handler::to_json("summary report", &report)?;
+    let report = serde_json::to_vec_pretty(&report).map_err(|source| ResultError { what: "summary report", source })?;
     std::fs::write(&summary_path, report).map_err(|source| scratch_error(&dir, source))?;
 
     let rejects_key = format!("{}.rejects.jsonl", object.key);
     let summary_key = format!("{}.summary.json", object.key);
     storage.upload(&config.errors_bucket, &rejects_key, &rejects_path, "application/x-ndjson").await?;
     storage.upload(&config.errors_bucket, &summary_key, &summary_path, "application/json").await?;
-    let mut outputs = vec![
-        format!("s3://{}/{rejects_key}", config.errors_bucket),
-        format!("s3://{}/{summary_key}", config.errors_bucket),
-    ];
+    let mut outputs = Outputs {
+        staged: None,
+        rejects: format!("s3://{}/{rejects_key}", config.errors_bucket),
+        summary: format!("s3://{}/{summary_key}", config.errors_bucket),
+    };
     if status == Status::Staged {
         storage.upload(&config.staging_bucket, &object.key, &accepted_path, "text/csv").await?;
-        outputs.insert(0, format!("s3://{}/{}", config.staging_bucket, object.key));
+        outputs.staged = Some(format!("s3://{}/{}", config.staging_bucket, object.key));
     }
 
     let outcome = Outcome { input, status, summary, outputs };
     let message = headline(&outcome);
     tracing::info!(input = %outcome.input, status = ?outcome.status, accepted = outcome.summary.accepted,
         rejected = outcome.summary.rejected, blank = outcome.summary.blank, "transformed");
-    publish(notify, &config.topic_arn, "Zipster transform", &message).await;
+    publish_summary(notify, &config.topic_arn, "Zipster transform", &message).await;
     if status == Status::Refused {
         alert(notify, config, &message).await;
     }
@@ -222,7 +230,7 @@ pub fn headline(outcome: &Outcome) -> String {
             "Zipster transform REFUSED {}: {}. Nothing was staged. Report: {}",
             outcome.input,
             error.as_deref().unwrap_or("unknown error"),
-            outcome.outputs.last().map_or("-", String::as_str),
+            outcome.outputs.summary,
         ),
         (Status::Staged, _) => format!(
             "Zipster transform of {}: {} rows accepted, {} rejected, {} blank lines skipped. Staged: {}. Rejects: {}",
@@ -230,22 +238,16 @@ pub fn headline(outcome: &Outcome) -> String {
             s.accepted,
             s.rejected,
             s.blank,
-            outcome.outputs.first().map_or("-", String::as_str),
-            outcome.outputs.get(1).map_or("-", String::as_str),
+            outcome.outputs.staged.as_deref().unwrap_or("-"),
+            outcome.outputs.rejects,
         ),
     }
 }
 
-/// A summary that cannot be published must not undo a transform whose outputs are
-/// already durable: the failure is logged (and counted by the log metric) instead.
-async fn publish<N: Notify>(notify: &N, topic: &str, subject: &str, message: &str) {
-    if let Err(error) = notify.publish(topic, subject, message).await {
-        tracing::warn!(%error, counter = "publish_failures", "summary not published");
-    }
-}
-
+/// Best effort, like a summary: a refused file's outputs are already durable, and a
+/// failed transform fails anyway; a failure to publish is logged and counted.
 async fn alert<N: Notify>(notify: &N, config: &Config, message: &str) {
     if let Some(topic) = &config.alerts_topic_arn {
-        publish(notify, topic, "Zipster ALERT: transform", message).await;
+        publish_summary(notify, topic, "Zipster ALERT: transform", message).await;
     }
 }

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use serde_json::{Value, json};
+use zipster_aws::handler::ErrorKind;
 use zipster_aws::memory::{MemoryNotify, MemoryStorage};
 use zipster_core::Limits;
 use zipster_transform::{Config, handle};
@@ -58,6 +59,17 @@ async fn direct_event_stages_accepted_rows_and_reports_rejects() {
     assert_eq!(published.len(), 1);
     assert_eq!(published[0].topic_arn, "arn:topic:transform");
     assert!(published[0].message.contains("9 rows accepted, 5 rejected"), "{}", published[0].message);
+    let (staged, rejects, summary) = (
+        format!("s3://staging/{key}"),
+        format!("s3://errors/{key}.rejects.jsonl"),
+        format!("s3://errors/{key}.summary.json"),
+    );
+    assert!(
+        published[0].message.ends_with(&format!("Staged: {staged}. Rejects: {rejects}")),
+        "{}",
+        published[0].message
+    );
+    assert_eq!(result["objects"][0]["outputs"], json!({"staged": staged, "rejects": rejects, "summary": summary}));
     // Scratch files are gone.
     assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
 }
@@ -93,8 +105,17 @@ async fn refused_file_stages_nothing_and_alerts() {
     let summary =
         String::from_utf8(storage.get("errors", &format!("{key}.summary.json")).expect("summary").body).expect("UTF-8");
     assert!(summary.contains("lacks required column: ZipCodeType"), "{summary}");
-    let topics: Vec<_> = notify.published().into_iter().map(|p| p.topic_arn).collect();
+    let published = notify.published();
+    let topics: Vec<_> = published.iter().map(|p| p.topic_arn.as_str()).collect();
     assert_eq!(topics, ["arn:topic:transform", "arn:topic:alerts"]);
+    let report = format!("s3://errors/{key}.summary.json");
+    assert!(
+        published[1].message.ends_with(&format!("Nothing was staged. Report: {report}")),
+        "{}",
+        published[1].message
+    );
+    assert_eq!(result["objects"][0]["outputs"]["staged"], Value::Null);
+    assert_eq!(result["objects"][0]["outputs"]["summary"], report.as_str());
 }
 
 #[tokio::test]
