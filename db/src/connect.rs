@@ -9,9 +9,6 @@ use sqlx::{ConnectOptions, Connection, Executor};
 
 use crate::DbError;
 
-/// The local default when neither `--database-url` nor `DATABASE_URL` is given.
-pub const LOCAL_URL: &str = "mysql://root@127.0.0.1:3306/zipster";
-
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Opening a connection, or waiting for one from the pool.

@@ -1,5 +1,6 @@
-//! A database of its own for each test: `zipster_test_<random>` on the server named by
-//! `DATABASE_URL`, dropped when the [`TestDb`] is dropped, a failing test included.
+//! A database of its own for each test: `zipster_test_<random>` on the server every
+//! command and test uses (`zipster_tools::database::server_url`: `DATABASE_URL`, else
+//! the local MariaDB), dropped when the [`TestDb`] is dropped, a failing test included.
 //!
 //! With no server reachable a test fails with instructions, unless
 //! `ZIPSTER_ALLOW_NO_DB=1`, in which case it says loudly that it was skipped.
@@ -12,8 +13,6 @@ use sqlx::{ConnectOptions, Connection, Executor};
 use crate::connect::{self, Limits, quote_identifier};
 use crate::migrate::{self, AppliedMigration};
 
-pub const DEFAULT_SERVER_URL: &str = "mysql://root@127.0.0.1:3306";
-
 pub struct TestDb {
     pub pool: MySqlPool,
     pub name: String,
@@ -23,7 +22,7 @@ pub struct TestDb {
 impl TestDb {
     /// An empty database, or `None` when there is no server and skipping is allowed.
     pub async fn create(test: &str) -> Option<TestDb> {
-        let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_SERVER_URL.to_owned());
+        let url = zipster_tools::database::server_url();
         let server = match connect::parse_url(&url) {
             Ok(options) => options.database(""),
             Err(e) => panic!("{test}: {e}"),
@@ -38,8 +37,10 @@ impl TestDb {
             }
             panic!(
                 "{test} needs a MySQL-compatible server: {e}\n\
-                 Point DATABASE_URL at one (default {DEFAULT_SERVER_URL}), or set \
-                 ZIPSTER_ALLOW_NO_DB=1 to skip the database tests (they will be listed as SKIPPED)."
+                 `cargo xtask ci` starts one if MariaDB is installed; or point DATABASE_URL at one \
+                 (default {}), or set \
+                 ZIPSTER_ALLOW_NO_DB=1 to skip the database tests (they will be listed as SKIPPED).",
+                zipster_tools::database::DEFAULT_SERVER
             );
         }
         let dropper = DropDatabase { server, name: name.clone() };

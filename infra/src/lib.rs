@@ -12,6 +12,7 @@ pub mod model;
 mod stack;
 mod stage;
 pub mod synth;
+pub mod template_diff;
 
 pub use functions::{ARTIFACT_BUCKET, CODE_KEY_PARAMETERS, FUNCTIONS, FunctionDef, LAMBDA_ARCHITECTURE, Trigger};
 pub use stack::stack;

@@ -9,25 +9,21 @@
 use anyhow::{Context, Result};
 use xshell::{Shell, cmd};
 
-use crate::project_root;
+use clap::ValueEnum;
+use xtask::cli::{FuzzArgs, FuzzTarget};
+use zipster_tools::project_root;
 
-pub const TARGETS: [&str; 2] = ["transform", "events"];
-
-#[derive(clap::Args)]
-pub struct Args {
-    /// One target (default: all).
-    target: Option<String>,
-    /// How long to fuzz each target.
-    #[arg(long, default_value_t = 60)]
-    seconds: u64,
+/// Every target, by the name cargo-fuzz knows it by (`functions/core/fuzz/fuzz_targets/<name>.rs`).
+pub fn targets() -> Vec<String> {
+    FuzzTarget::value_variants().iter().filter_map(|t| t.to_possible_value()).map(|v| v.get_name().to_owned()).collect()
 }
 
-pub fn run(args: &Args) -> Result<()> {
-    let targets: Vec<&str> = match &args.target {
-        Some(t) => vec![t.as_str()],
-        None => TARGETS.to_vec(),
+pub fn run(args: &FuzzArgs) -> Result<()> {
+    let targets = match args.target.and_then(|t| t.to_possible_value()) {
+        Some(target) => vec![target.get_name().to_owned()],
+        None => targets(),
     };
-    for target in targets {
+    for target in &targets {
         fuzz(target, args.seconds, Corpus::Grow)?;
     }
     Ok(())
@@ -45,7 +41,7 @@ pub enum Corpus {
 
 pub fn fuzz(target: &str, seconds: u64, corpus: Corpus) -> Result<()> {
     let sh = Shell::new()?;
-    crate::tools::ensure_cargo_subcommand("fuzz", "cargo-fuzz")?;
+    zipster_tools::venv::ensure_cargo_subcommand("fuzz", "cargo-fuzz")?;
     sh.change_dir(project_root().join("functions/core/fuzz"));
     let _bootstrap = sh.push_env("RUSTC_BOOTSTRAP", "1");
     let committed = format!("corpus/{target}");

@@ -8,16 +8,16 @@ use xshell::{Shell, cmd};
 use zipster_infra::StageConfig;
 use zipster_infra::synth::{STAGES_FILE, TEMPLATES_DIR};
 
-use crate::{project_root, tools};
+use zipster_tools::{project_root, venv};
 
 pub fn run() -> Result<()> {
     crate::synth::run(true)?;
     let root = project_root();
     let stages = StageConfig::from_toml(&std::fs::read_to_string(root.join(STAGES_FILE))?)?;
     let templates: Vec<String> = stages.iter().map(|s| format!("{TEMPLATES_DIR}/{}.json", s.name)).collect();
-    let cfn_lint = tools::venv_tool("cfn-lint")?;
-    let checkov = tools::venv_tool("checkov")?;
-    let actionlint = tools::venv_tool("actionlint")?;
+    let cfn_lint = venv::tool("cfn-lint")?;
+    let checkov = venv::tool("checkov")?;
+    let actionlint = venv::tool("actionlint")?;
     let sh = Shell::new()?;
     sh.change_dir(&root);
 

@@ -1,8 +1,9 @@
 //! `cargo xtask`: the project's automation, in Rust (the rust-analyzer pattern).
 //!
-//! Quick commands (synth, lint, transform, bench, tools) live here and build in
-//! seconds. Commands that need the AWS SDK or a database (deploy, destroy, diff,
-//! seed-db, near, local) live in `zipster-ops`, which this binary runs, so that a
+//! Every command is parsed here (`xtask::cli`), so help and argument errors answer
+//! at once. The light ones (transform, synth, lint, ci, fuzz, bench transform, tools)
+//! run here and build in seconds; the ones that need the AWS SDK or a database run
+//! in `zipster-ops`, which this binary starts with the same arguments, so that a
 //! `cargo xtask transform` never waits for the SDK to compile.
 
 mod bench;
@@ -10,83 +11,67 @@ mod ci;
 mod fuzz;
 mod lint;
 mod synth;
-mod template_diff;
-mod tools;
 mod transform;
 
-use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use xtask::cli::{self, Command};
 
-#[derive(Parser)]
-#[command(name = "cargo xtask", about = "Zipster ETL's developer commands")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Transform a local CSV file into <out>/accepted.csv, rejects.jsonl and summary.json.
-    Transform(transform::Args),
-    /// Write infra/templates/<stage>.json for every stage in infra/stages.toml.
-    Synth {
-        /// Fail (with the command to fix it) if a committed template is stale.
-        #[arg(long)]
-        check: bool,
-    },
-    /// Run cfn-lint and checkov on every template, actionlint on every workflow.
-    Lint,
-    /// Markdown of the resources added, removed, changed or replaced between two templates directories.
-    TemplateDiff { old_dir: PathBuf, new_dir: PathBuf },
-    /// The whole test suite, as CI runs it (installs or starts what it needs first).
-    Ci,
-    /// Coverage-guided fuzzing of the transform and the event parsing.
-    Fuzz(fuzz::Args),
-    /// Benchmarks that print ratios against a baseline measured in the same run.
-    Bench(bench::Args),
-    /// Install the project-local Python tools (moto, cfn-lint, checkov, cargo-lambda) into .tools/venv.
-    Tools,
-    /// Commands that need AWS or a database: deploy, destroy, diff, seed-db, near, local...
-    #[command(external_subcommand)]
-    Ops(Vec<String>),
-}
-
-fn main() -> std::process::ExitCode {
-    match run(Cli::parse()) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+fn main() -> ExitCode {
+    let cli = cli::parse();
+    if cli.command.runs_in_ops() {
+        return forward_to_ops();
+    }
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
-    match cli.command {
+fn run(command: Command) -> Result<()> {
+    match command {
         Command::Transform(args) => transform::run(&args),
         Command::Synth { check } => synth::run(check),
         Command::Lint => lint::run(),
-        Command::TemplateDiff { old_dir, new_dir } => template_diff::run(&old_dir, &new_dir),
+        Command::TemplateDiff { old_dir, new_dir } => synth::template_diff(&old_dir, &new_dir),
         Command::Ci => ci::run(),
-        Command::Bench(args) => bench::run(&args),
+        Command::Bench(_) => bench::transform(),
         Command::Fuzz(args) => fuzz::run(&args),
-        Command::Tools => tools::ensure_venv().map(drop),
-        Command::Ops(args) => ops(&args),
+        Command::Tools => zipster_tools::venv::ensure().map(drop),
+        other => anyhow::bail!("{other:?} runs in zipster-ops"),
     }
 }
 
-/// Runs `zipster-ops` with the same arguments, in the same (dev) profile as the tests,
-/// so nothing is compiled twice.
-fn ops(args: &[String]) -> Result<()> {
-    let sh = xshell::Shell::new()?;
-    sh.change_dir(project_root());
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    xshell::cmd!(sh, "{cargo} run --quiet --package zipster-ops -- {args...}").run()?;
-    Ok(())
-}
-
-pub fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(1).map(Path::to_path_buf).unwrap_or_default()
+/// Runs `zipster-ops` with this process's arguments and exits with its exit code,
+/// saying nothing of its own: what the user reads is the command's output.
+///
+/// `cargo run` in the same (dev) profile as the tests, so nothing is compiled twice;
+/// `ZIPSTER_OPS` names a binary to run instead (CI runs the one its test build made).
+fn forward_to_ops() -> ExitCode {
+    let arguments: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let mut command = match std::env::var_os("ZIPSTER_OPS") {
+        Some(binary) => std::process::Command::new(binary),
+        None => {
+            let mut command = std::process::Command::new(zipster_tools::cargo());
+            command
+                .args(["run", "--quiet", "--package", "zipster-ops", "--"])
+                .current_dir(zipster_tools::project_root());
+            command
+        }
+    };
+    match command.args(&arguments).status() {
+        Ok(status) => match status.code() {
+            Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            // Killed by a signal (Ctrl-C): the shell's convention is 128 + the signal.
+            None => ExitCode::from(128 + std::os::unix::process::ExitStatusExt::signal(&status).map_or(0, |s| s as u8)),
+        },
+        Err(error) => {
+            eprintln!("error: could not start {:?}: {error}", command.get_program());
+            ExitCode::FAILURE
+        }
+    }
 }

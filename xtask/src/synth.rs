@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use zipster_infra::synth::{STAGES_FILE, Staleness, TEMPLATES_DIR, render_all};
 
-use crate::project_root;
+use zipster_tools::project_root;
 
 pub fn run(check: bool) -> Result<()> {
     let root = project_root();
@@ -50,4 +50,19 @@ pub fn read_templates(dir: &Path) -> Result<Vec<(String, String)>> {
     }
     templates.sort();
     Ok(templates)
+}
+
+/// `template-diff OLD NEW`: Markdown for a pull-request comment.
+pub fn template_diff(old_dir: &Path, new_dir: &Path) -> Result<()> {
+    let parse = |dir: &Path| -> Result<std::collections::BTreeMap<String, serde_json::Value>> {
+        read_templates(dir)?
+            .into_iter()
+            .map(|(name, text)| {
+                Ok((name.clone(), serde_json::from_str(&text).with_context(|| format!("parsing {name}"))?))
+            })
+            .collect()
+    };
+    let diffs = zipster_infra::template_diff::diff(&parse(old_dir)?, &parse(new_dir)?);
+    print!("{}", zipster_infra::template_diff::render(&diffs));
+    Ok(())
 }

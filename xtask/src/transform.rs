@@ -1,24 +1,12 @@
 //! `cargo xtask transform FILE --out DIR`: the Lambda's transform on a local file.
 
 use std::fs::File;
-use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
+use xtask::cli::TransformArgs;
 use zipster_core::{Limits, transform};
 
-#[derive(clap::Args)]
-pub struct Args {
-    /// The input CSV file.
-    input: PathBuf,
-    /// Directory for accepted.csv, rejects.jsonl and summary.json.
-    #[arg(long, default_value = "target/out")]
-    out: PathBuf,
-    /// Longest line accepted, in bytes.
-    #[arg(long, default_value_t = Limits::default().max_line_bytes)]
-    max_line_bytes: usize,
-}
-
-pub fn run(args: &Args) -> Result<()> {
+pub fn run(args: &TransformArgs) -> Result<()> {
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let input = File::open(&args.input).with_context(|| format!("opening {}", args.input.display()))?;
     let create = |name: &str| {

@@ -1,66 +1,63 @@
-//! zipster-ops: the heavy commands behind `cargo xtask` (AWS SDK, sqlx).
-//! A thin dispatcher: each command lives in its own module.
+//! zipster-ops: the commands behind `cargo xtask` that need the AWS SDK or sqlx.
+//! A thin shell: it parses the same command line as `xtask` (`xtask::cli`), calls
+//! the deploy engine (zipster-deploy), the local stage (zipster-local) or the
+//! database crate (zipster-db), and prints what they report.
 
-mod db;
+mod database;
+mod stage;
 
-use anyhow::Result;
-use clap::{Parser, Subcommand};
-use zipster_ops::{aws, local};
+use std::process::ExitCode;
 
-#[derive(Parser)]
-#[command(name = "cargo xtask", about = "Zipster ETL's commands that need AWS or a database")]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
+use anyhow::{Context, Result, bail};
+use xtask::cli::{self, Bench, Command, LocalArgs, LocalBenchArgs, LocalCommand};
+use zipster_local::commands::{self as local, Up};
+use zipster_tools::project_root;
 
-#[derive(Subcommand)]
-enum Command {
-    #[command(flatten)]
-    Aws(aws::cli::Command),
-    /// Apply the migrations and load the static data: on a stage (through its migrate function),
-    /// or without --stage on the database at --database-url (the local one by default).
-    SeedDb {
-        /// Seed the stage's database through its migrate function.
-        #[arg(long)]
-        stage: Option<String>,
-        #[command(flatten)]
-        seed: aws::cli::SeedStageArgs,
-        #[command(flatten)]
-        database: db::DatabaseArgs,
-    },
-    /// The zip codes within --miles of ZIPCODE, nearest first, with their distance in miles.
-    Near {
-        zipcode: String,
-        #[arg(long)]
-        miles: f64,
-        #[command(flatten)]
-        database: db::DatabaseArgs,
-    },
-    /// Benchmarks that need a database.
-    #[command(subcommand)]
-    Bench(Bench),
-    /// The whole pipeline on this machine: moto, a local database and the real bootstrap binaries.
-    Local(local::LocalArgs),
-}
-
-#[derive(Subcommand)]
-enum Bench {
-    /// Our load of the real data against LOAD DATA LOCAL INFILE, and the radius query.
-    Load(db::BenchArgs),
-}
-
-fn main() -> Result<()> {
-    match Cli::parse().command {
-        Command::Aws(command) => aws::cli::run(command),
-        Command::SeedDb { stage: Some(stage), seed, .. } => aws::cli::run_seed(&stage, seed),
-        Command::SeedDb { stage: None, seed, database } => block_on(db::seed_db(&database, &seed.file)),
-        Command::Near { zipcode, miles, database } => block_on(db::near(&database, &zipcode, miles)),
-        Command::Bench(Bench::Load(args)) => block_on(db::bench_load(&args)),
-        Command::Local(args) => local::cli(args),
+fn main() -> ExitCode {
+    match run(cli::parse().command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 
-fn block_on(command: impl Future<Output = Result<()>>) -> Result<()> {
-    tokio::runtime::Runtime::new()?.block_on(command)
+fn run(command: Command) -> Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    match command {
+        Command::Build(args) => stage::build(&args),
+        Command::Deploy(args) => runtime.block_on(stage::deploy(args)),
+        Command::Diff(args) => runtime.block_on(stage::diff(&args)),
+        Command::Destroy(args) => runtime.block_on(stage::destroy(args)),
+        Command::SeedDb(args) => match args.stage.clone() {
+            Some(name) => runtime.block_on(stage::seed(&name, args)),
+            None => runtime.block_on(database::seed(&args)),
+        },
+        Command::Near(args) => runtime.block_on(database::near(&args)),
+        Command::Bench(Bench::Load(args)) => runtime.block_on(database::bench_load(&args)),
+        Command::Bench(Bench::Local(args)) => runtime.block_on(local_bench(args)),
+        Command::Local(args) => runtime.block_on(run_local(args)),
+        light => bail!("{light:?} is not a command of zipster-ops; run it with `cargo xtask`"),
+    }
+}
+
+async fn run_local(args: LocalArgs) -> Result<()> {
+    let root = project_root();
+    match args.command {
+        None => local::up(&root, &Up { file: args.up.file, serve: args.up.serve }).await,
+        Some(LocalCommand::Up(up)) => local::up(&root, &Up { file: up.file, serve: up.serve }).await,
+        Some(LocalCommand::Put { file, key }) => local::put(&root, &file, key).await,
+        Some(LocalCommand::Redrive) => local::redrive(&root).await,
+        Some(LocalCommand::Bench(args)) => local_bench(args).await,
+        Some(LocalCommand::Down) => local::down(),
+    }
+}
+
+async fn local_bench(args: LocalBenchArgs) -> Result<()> {
+    let root = project_root();
+    match args.burst {
+        Some(files) => local::burst(&root, files).await,
+        None => local::bench(&root, args.files).await,
+    }
 }

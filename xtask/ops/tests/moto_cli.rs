@@ -4,28 +4,27 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use zipster_deploy::artifacts::Artifact;
+use zipster_deploy::deploy::{self, Code, DeployOptions, Outcome};
+use zipster_deploy::ui::Recorder;
+use zipster_deploy::{LOCAL_REGION, StageClients, events};
+use zipster_infra::FUNCTIONS;
 use zipster_infra::StageConfig;
-use zipster_ops::aws::artifacts::Artifact;
-use zipster_ops::aws::build::FUNCTIONS;
-use zipster_ops::aws::deploy::{self, Code, DeployOptions, Outcome};
-use zipster_ops::aws::ui::Recorder;
-use zipster_ops::aws::{events, project_root};
+use zipster_tools::project_root;
 
-use support::Moto;
+use zipster_tools::moto::MotoServer;
 
 /// The binary with moto's endpoint and fake credentials for this child only.
-fn ops(moto: &Moto, args: &[&str]) -> Output {
+fn ops(moto: &MotoServer, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_zipster-ops"))
         .args(args)
         .env("AWS_ENDPOINT_URL", &moto.endpoint)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", support::REGION)
+        .env("AWS_REGION", LOCAL_REGION)
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_SESSION_TOKEN")
         .stdin(std::process::Stdio::null())
@@ -39,8 +38,8 @@ fn text(output: &Output) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_cli_diffs_refuses_without_yes_and_destroys() {
-    let moto = Moto::start();
-    let clients = moto.clients().await;
+    let moto = MotoServer::start().unwrap();
+    let clients = StageClients::local(&moto.endpoint).await;
     // The binary reads infra/stages.toml, so this is the real `local` stage (us-east-1),
     // in this test's own moto; its outputs file goes to a temporary directory.
     let text_toml = std::fs::read_to_string(project_root().join("infra/stages.toml")).unwrap();

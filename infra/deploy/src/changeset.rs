@@ -1,0 +1,238 @@
+//! Change sets: what a deploy would do, shown before it is done.
+
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType, Parameter};
+use serde::Serialize;
+
+use crate::StageClients;
+
+/// One row of the change table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResourceChange {
+    /// `Add`, `Modify`, `Remove` (or `Import`, `Dynamic`).
+    pub action: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    /// `True`, `False` or `Conditional` for modifications; `None` otherwise.
+    pub replacement: Option<String>,
+}
+
+impl ResourceChange {
+    pub fn replaces(&self) -> bool {
+        matches!(self.replacement.as_deref(), Some("True" | "Conditional"))
+    }
+}
+
+/// A change set that was created and is ready to execute, or nothing to do.
+#[derive(Debug)]
+pub enum Plan {
+    NoChanges,
+    Ready { change_set_id: String, stack_id: String, changes: Vec<ResourceChange> },
+}
+
+pub struct Request<'a> {
+    pub stack_name: &'a str,
+    pub create: bool,
+    pub template_url: &'a str,
+    pub parameters: Vec<(String, String)>,
+    pub poll: Duration,
+}
+
+/// Creates a change set and waits until CloudFormation has computed it.
+pub async fn create(clients: &StageClients, request: &Request<'_>) -> Result<Plan> {
+    let name = format!("zipster-{}", unique_suffix());
+    let kind = if request.create { ChangeSetType::Create } else { ChangeSetType::Update };
+    let parameters = request
+        .parameters
+        .iter()
+        .map(|(key, value)| Parameter::builder().parameter_key(key).parameter_value(value).build())
+        .collect();
+    let created = clients
+        .cloudformation
+        .create_change_set()
+        .stack_name(request.stack_name)
+        .change_set_name(&name)
+        .change_set_type(kind)
+        .template_url(request.template_url)
+        .set_parameters(Some(parameters))
+        .capabilities(Capability::CapabilityIam)
+        .capabilities(Capability::CapabilityNamedIam)
+        .description("cargo xtask deploy")
+        .send()
+        .await
+        .map_err(clients.error("CreateChangeSet", request.stack_name))?;
+    let change_set_id = created.id().unwrap_or(&name).to_owned();
+    let stack_id = created.stack_id().unwrap_or(request.stack_name).to_owned();
+
+    loop {
+        let described = describe(clients, &change_set_id).await?;
+        match described.status {
+            Some(ChangeSetStatus::CreateComplete) => {
+                return Ok(Plan::Ready { change_set_id, stack_id, changes: described.changes });
+            }
+            Some(ChangeSetStatus::Failed) => {
+                let reason = described.reason.unwrap_or_default();
+                delete(clients, &change_set_id).await?;
+                if is_no_change(&reason) {
+                    return Ok(Plan::NoChanges);
+                }
+                bail!("change set for {} failed: {reason}", request.stack_name);
+            }
+            _ => tokio::time::sleep(request.poll).await,
+        }
+    }
+}
+
+/// CloudFormation's two phrasings of "nothing to do".
+fn is_no_change(reason: &str) -> bool {
+    reason.contains("didn't contain changes") || reason.contains("No updates are to be performed")
+}
+
+struct Described {
+    status: Option<ChangeSetStatus>,
+    reason: Option<String>,
+    changes: Vec<ResourceChange>,
+}
+
+async fn describe(clients: &StageClients, change_set_id: &str) -> Result<Described> {
+    let mut changes = Vec::new();
+    let mut next = None;
+    loop {
+        let page = clients
+            .cloudformation
+            .describe_change_set()
+            .change_set_name(change_set_id)
+            .set_next_token(next)
+            .send()
+            .await
+            .map_err(clients.error("DescribeChangeSet", change_set_id))?;
+        changes.extend(page.changes().iter().filter_map(|c| c.resource_change()).map(|c| ResourceChange {
+            action: c.action().map(|a| a.as_str().to_owned()).unwrap_or_default(),
+            logical_id: c.logical_resource_id().unwrap_or_default().to_owned(),
+            resource_type: c.resource_type().unwrap_or_default().to_owned(),
+            replacement: c.replacement().map(|r| r.as_str().to_owned()),
+        }));
+        next = page.next_token().map(str::to_owned);
+        if next.is_none() {
+            return Ok(Described {
+                status: page.status().cloned(),
+                reason: page.status_reason().map(str::to_owned),
+                changes,
+            });
+        }
+    }
+}
+
+pub async fn delete(clients: &StageClients, change_set_id: &str) -> Result<()> {
+    clients
+        .cloudformation
+        .delete_change_set()
+        .change_set_name(change_set_id)
+        .send()
+        .await
+        .map_err(clients.error("DeleteChangeSet", change_set_id))?;
+    Ok(())
+}
+
+pub async fn execute(clients: &StageClients, change_set_id: &str) -> Result<()> {
+    clients
+        .cloudformation
+        .execute_change_set()
+        .change_set_name(change_set_id)
+        .send()
+        .await
+        .map_err(clients.error("ExecuteChangeSet", change_set_id))?;
+    Ok(())
+}
+
+/// Why the user must confirm these changes, if they must: IAM changes and
+/// replacements (a replaced bucket or host loses its data) are worth a second look.
+pub fn confirmation_reason(changes: &[ResourceChange]) -> Option<String> {
+    let iam = changes.iter().filter(|c| c.resource_type.starts_with("AWS::IAM::")).count();
+    let replaced: Vec<&str> = changes.iter().filter(|c| c.replaces()).map(|c| c.logical_id.as_str()).collect();
+    let removed = changes.iter().filter(|c| c.action == "Remove").count();
+    let mut reasons = Vec::new();
+    if !replaced.is_empty() {
+        reasons.push(format!("replaces {}", replaced.join(", ")));
+    }
+    if removed > 0 {
+        reasons.push(format!("removes {removed} resource(s)"));
+    }
+    if iam > 0 {
+        reasons.push(format!("changes {iam} IAM resource(s)"));
+    }
+    (!reasons.is_empty()).then(|| reasons.join("; "))
+}
+
+/// The change table: Action, LogicalId, Type, Replacement.
+pub fn table(changes: &[ResourceChange]) -> String {
+    let header = ["Action", "LogicalId", "Type", "Replacement"];
+    let rows: Vec<[String; 4]> = changes
+        .iter()
+        .map(|c| {
+            [c.action.clone(), c.logical_id.clone(), c.resource_type.clone(), c.replacement.clone().unwrap_or_default()]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.len());
+        }
+    }
+    let render = |cells: [&str; 4]| {
+        let line: Vec<String> = cells.iter().zip(widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+        line.join("  ").trim_end().to_owned()
+    };
+    let mut lines = vec![render(header)];
+    lines.extend(rows.iter().map(|row| render([&row[0], &row[1], &row[2], &row[3]])));
+    lines.join("\n")
+}
+
+/// Change set names must be unique per stack; time and pid are enough for one user.
+fn unique_suffix() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("{nanos:x}-{}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(action: &str, id: &str, kind: &str, replacement: Option<&str>) -> ResourceChange {
+        ResourceChange {
+            action: action.to_owned(),
+            logical_id: id.to_owned(),
+            resource_type: kind.to_owned(),
+            replacement: replacement.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_table_aligns_columns_and_shows_replacements() {
+        let table = table(&[
+            change("Modify", "TransformFunction", "AWS::Lambda::Function", Some("False")),
+            change("Add", "Topic", "AWS::SNS::Topic", None),
+        ]);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines[0], "Action  LogicalId          Type                   Replacement");
+        assert_eq!(lines[1], "Modify  TransformFunction  AWS::Lambda::Function  False");
+        assert_eq!(lines[2], "Add     Topic              AWS::SNS::Topic");
+    }
+
+    #[test]
+    fn iam_removals_and_replacements_need_confirmation_code_changes_do_not() {
+        let code_only = [change("Modify", "TransformFunction", "AWS::Lambda::Function", Some("False"))];
+        assert_eq!(confirmation_reason(&code_only), None);
+        let risky = [
+            change("Modify", "InputBucket", "AWS::S3::Bucket", Some("True")),
+            change("Add", "LoadFunctionRole", "AWS::IAM::Role", None),
+            change("Remove", "OldTopic", "AWS::SNS::Topic", None),
+        ];
+        let reason = confirmation_reason(&risky).unwrap_or_default();
+        assert_eq!(reason, "replaces InputBucket; removes 1 resource(s); changes 1 IAM resource(s)");
+        assert!(is_no_change("The submitted information didn't contain changes. Submit different information."));
+        assert!(!is_no_change("Template format error"));
+    }
+}

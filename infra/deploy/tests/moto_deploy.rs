@@ -1,0 +1,224 @@
+//! deploy → redeploy → code change → diff → destroy, through the real xtask code,
+//! against a private moto server (see support/README.md for moto's gaps).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use aws_sdk_s3::primitives::ByteStream;
+use zipster_deploy::artifacts::Artifact;
+use zipster_deploy::build::{self, Target};
+use zipster_deploy::deploy::{self, Code, DeployOptions, Outcome};
+use zipster_deploy::destroy::{DestroyOptions, destroy};
+use zipster_deploy::ui::Recorder;
+use zipster_deploy::{LOCAL_REGION, StageClients, artifacts, events};
+use zipster_infra::StageConfig;
+use zipster_tools::project_root;
+
+use zipster_tools::moto::MotoServer;
+
+const POLL: Duration = Duration::from_millis(100);
+
+/// The local stage's settings under a name of its own, so the stack, its buckets
+/// and its outputs file never collide with a running `cargo xtask local`.
+fn test_stage(name: &str) -> StageConfig {
+    let text = std::fs::read_to_string(project_root().join("infra/stages.toml")).unwrap();
+    StageConfig::named(&text.replace("[local]", &format!("[{name}]")), name).unwrap()
+}
+
+fn options(stage: &StageConfig, artifacts: Vec<Artifact>) -> DeployOptions {
+    DeployOptions {
+        stage: stage.clone(),
+        root: project_root(),
+        code: Code::Prebuilt(artifacts),
+        dry_run: false,
+        recreate: false,
+        poll: POLL,
+    }
+}
+
+async fn bucket_exists(clients: &StageClients, bucket: &str) -> bool {
+    artifacts::bucket_exists(clients, bucket).await.unwrap()
+}
+
+async fn function_code_key(clients: &StageClients, name: &str) -> String {
+    let function = clients.lambda.get_function().function_name(name).send().await.unwrap();
+    let location = function.code().and_then(|c| c.location()).unwrap().to_owned();
+    location.rsplit('/').next().unwrap().to_owned()
+}
+
+async fn put(clients: &StageClients, bucket: &str, key: &str, body: &str) {
+    clients
+        .s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(ByteStream::from(body.as_bytes().to_vec()))
+        .send()
+        .await
+        .unwrap();
+}
+
+const OUTPUTS: [&str; 13] = [
+    "AlertsTopicArn",
+    "DatabaseHost",
+    "DatabaseInstanceId",
+    "DatabaseSecretArn",
+    "DeadLetterQueueUrl",
+    "ErrorsBucketName",
+    "InputBucketName",
+    "LoadFunctionName",
+    "LoadTopicArn",
+    "MigrateFunctionName",
+    "StagingBucketName",
+    "TransformFunctionName",
+    "TransformTopicArn",
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deploy_redeploy_change_code_diff_and_destroy_a_stage() {
+    let moto = MotoServer::start().unwrap();
+    let clients = StageClients::local(&moto.endpoint).await;
+    let stage = test_stage("e2e");
+    let template = zipster_infra::stack(&stage);
+
+    // The real host build (what `deploy --host` and the local stage ship).
+    let built = build::build(&project_root(), Target::Host, &mut Recorder::default()).unwrap();
+    let artifacts: Vec<Artifact> = built.iter().map(|b| b.artifact.clone()).collect();
+    for b in &built {
+        assert!(b.zip_path.ends_with(format!("{}/{}", b.artifact.function, b.artifact.key())));
+        assert_eq!(std::fs::read(&b.zip_path).unwrap(), b.artifact.zip);
+    }
+
+    // 1. A fresh stage: artifact bucket, uploads, a CREATE change set (with IAM
+    // roles, so the user is asked), the stack.
+    let mut ui = Recorder { answer: true, ..Recorder::default() };
+    let first = deploy::deploy(options(&stage, artifacts.clone()), &clients, &mut ui).await.unwrap();
+    assert_eq!(first.outcome, Outcome::Created);
+    assert_eq!(ui.questions.len(), 1);
+    assert!(ui.questions[0].contains("IAM"), "{:?}", ui.questions);
+    assert!(first.created_artifact_bucket);
+    let zips: BTreeSet<String> = artifacts.iter().map(Artifact::key).collect();
+    let uploaded: BTreeSet<String> = first.uploaded.iter().filter(|k| k.ends_with(".zip")).cloned().collect();
+    assert_eq!(uploaded, zips);
+    assert_eq!(first.uploaded.iter().filter(|k| k.starts_with("templates/")).count(), 1);
+    assert_eq!(first.changes.len(), template.resources.len());
+    assert!(first.changes.iter().all(|c| c.action == "Add"));
+    assert!(first.events.iter().any(|e| e.logical_id == "zipster-e2e" && e.status == "CREATE_COMPLETE"));
+    assert_eq!(first.outputs.keys().map(String::as_str).collect::<Vec<_>>(), OUTPUTS);
+    let outputs_file = first.outputs_file.clone().unwrap();
+    let written: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&std::fs::read_to_string(&outputs_file).unwrap()).unwrap();
+    assert_eq!(written, first.outputs);
+
+    // Every resource the other commands rely on exists, with the right code.
+    let out = |name: &str| first.outputs[name].clone();
+    for bucket in ["InputBucketName", "StagingBucketName", "ErrorsBucketName"] {
+        assert!(bucket_exists(&clients, &out(bucket)).await, "{bucket}");
+    }
+    let sns = clients.sns.clone();
+    for topic in ["TransformTopicArn", "LoadTopicArn", "AlertsTopicArn"] {
+        sns.get_topic_attributes().topic_arn(out(topic)).send().await.unwrap();
+    }
+    for function in zipster_infra::FUNCTIONS {
+        let key = function_code_key(&clients, &out(function.name_output())).await;
+        assert_eq!(key, first.code_keys[function.name], "{}", function.name);
+    }
+    assert_eq!(instance_state(&moto, &out("DatabaseInstanceId")), "running");
+    assert!(out("DatabaseSecretArn").starts_with("arn:aws:secretsmanager:"));
+
+    // 2. The same code again: no change set to run, nothing uploaded.
+    let mut ui = Recorder::default();
+    let again = deploy::deploy(options(&stage, artifacts.clone()), &clients, &mut ui).await.unwrap();
+    assert_eq!(again.outcome, Outcome::NoChanges);
+    assert!(again.uploaded.is_empty(), "{:?}", again.uploaded);
+    assert!(ui.lines.iter().any(|l| l.starts_with("no changes")), "{:?}", ui.lines);
+
+    // 3. New transform code: only its zip goes up, only its function changes.
+    let mut changed = artifacts.clone();
+    let transform = changed.iter_mut().find(|a| a.function == "transform").unwrap();
+    *transform = Artifact::from_binary("transform", b"#!/bin/sh\necho a different build\n").unwrap();
+    let new_key = transform.key();
+    let mut ui = Recorder::default();
+    let update = deploy::deploy(options(&stage, changed.clone()), &clients, &mut ui).await.unwrap();
+    assert_eq!(update.outcome, Outcome::Updated);
+    assert_eq!(update.uploaded, std::slice::from_ref(&new_key));
+    let changes: Vec<(&str, &str)> =
+        update.changes.iter().map(|c| (c.action.as_str(), c.logical_id.as_str())).collect();
+    assert_eq!(changes, [("Modify", "TransformFunction")]);
+    assert!(ui.questions.is_empty(), "a code change needs no confirmation: {:?}", ui.questions);
+    assert_eq!(function_code_key(&clients, &out("TransformFunctionName")).await, new_key);
+    assert_eq!(function_code_key(&clients, &out("LoadFunctionName")).await, first.code_keys["load"]);
+
+    // diff: the deployed stack matches the synthesized template; a stage edit shows up
+    // as modifications, and the change set is deleted afterwards.
+    let same = deploy::diff(&stage, &clients, POLL, &mut Recorder::default()).await.unwrap();
+    assert!(same.is_empty(), "{same:?}");
+    let mut edited = stage.clone();
+    edited.log_retention_days = 30;
+    let diff = deploy::diff(&edited, &clients, POLL, &mut Recorder::default()).await.unwrap();
+    let ids: BTreeSet<&str> = diff.iter().map(|c| c.logical_id.as_str()).collect();
+    assert!(ids.contains("TransformFunctionLogGroup"), "{ids:?}");
+    assert!(diff.iter().all(|c| c.action == "Modify"), "{diff:?}");
+    let change_sets = clients.cloudformation.list_change_sets().stack_name("zipster-e2e").send().await.unwrap();
+    // moto keeps executed change sets listed (AWS drops them); none may be left executable.
+    let pending: Vec<_> = change_sets
+        .summaries()
+        .iter()
+        .filter(|s| s.execution_status().is_some_and(|e| e.as_str() == "AVAILABLE"))
+        .collect();
+    assert!(pending.is_empty(), "diff left a change set behind: {pending:?}");
+
+    // 4. Data in the buckets, with versions and a delete marker.
+    let (input, errors, staging) = (out("InputBucketName"), out("ErrorsBucketName"), out("StagingBucketName"));
+    for version in 1..=3 {
+        put(&clients, &input, "feeds/a.csv", &format!("version {version}")).await;
+    }
+    put(&clients, &input, "feeds/b.csv", "soon deleted").await;
+    clients.s3.delete_object().bucket(&input).key("feeds/b.csv").send().await.unwrap();
+    put(&clients, &errors, "feeds/a.csv.summary.json", "{}").await;
+    put(&clients, &staging, "feeds/a.csv", "zipcode\n").await;
+
+    let destroy_options =
+        |dry_run, include_artifacts| DestroyOptions { stage: stage.clone(), dry_run, include_artifacts, poll: POLL };
+    // A dry run lists the data and deletes nothing; a "no" deletes nothing either.
+    let dry = destroy(destroy_options(true, false), &clients, &mut Recorder::default()).await.unwrap();
+    let input_contents = dry.buckets.iter().find(|b| b.logical_id == "InputBucket").unwrap();
+    assert_eq!((input_contents.objects, input_contents.versions), (1, 5));
+    let mut no = Recorder::default();
+    let declined = destroy(destroy_options(false, false), &clients, &mut no).await.unwrap();
+    assert!(declined.declined && !declined.stack_deleted);
+    assert_eq!(no.questions.len(), 1);
+    assert!(bucket_exists(&clients, &input).await);
+    assert!(no.lines.iter().any(|l| l.contains(&input) && l.contains("<- data")), "{:?}", no.lines);
+
+    // 5. Destroy: every bucket emptied (versions and markers), the stack gone.
+    let mut yes = Recorder { answer: true, ..Recorder::default() };
+    let destroyed = destroy(destroy_options(false, false), &clients, &mut yes).await.unwrap();
+    assert!(destroyed.stack_deleted);
+    assert!(destroyed.deleted_versions >= 7, "{}", destroyed.deleted_versions);
+    for bucket in [&input, &errors, &staging] {
+        assert!(!bucket_exists(&clients, bucket).await, "{bucket} survived");
+    }
+    assert!(events::stack_status(&clients, "zipster-e2e").await.unwrap().is_none());
+    // The artifact bucket stays unless asked for.
+    assert!(bucket_exists(&clients, &first.artifact_bucket).await);
+    let artifacts_gone = destroy(destroy_options(false, true), &clients, &mut yes).await.unwrap();
+    assert!(artifacts_gone.artifact_bucket_deleted && !artifacts_gone.stack_existed);
+    assert!(!bucket_exists(&clients, &first.artifact_bucket).await);
+}
+
+/// Asks moto's EC2 (which the deploy engine has no SDK for) through boto3 in the venv.
+fn instance_state(moto: &MotoServer, instance_id: &str) -> String {
+    let script = format!(
+        "import boto3\nec2 = boto3.client('ec2', endpoint_url='{}', region_name='{LOCAL_REGION}', \
+         aws_access_key_id='testing', aws_secret_access_key='testing')\n\
+         r = ec2.describe_instances(InstanceIds=['{instance_id}'])\n\
+         print(r['Reservations'][0]['Instances'][0]['State']['Name'])",
+        moto.endpoint
+    );
+    let python = zipster_tools::venv::tool("python").unwrap();
+    let output = std::process::Command::new(python).arg("-c").arg(script).output().unwrap();
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}

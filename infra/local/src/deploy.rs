@@ -1,0 +1,35 @@
+//! `deploy --stage local` into moto, with the real deploy engine (zipster-deploy):
+//! the functions built for this machine (`build --host`), the artifact bucket, the
+//! change set, the outputs file. The local stage then runs the same host binaries
+//! as processes, since moto cannot run the zips.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Result;
+use zipster_deploy::build::Target;
+use zipster_deploy::deploy::{Code, DeployOptions, deploy as deploy_stage};
+use zipster_deploy::{StageClients, Ui, load_stage};
+
+pub const STAGE: &str = "local";
+
+/// Deploys (or updates) the local stage's stack; returns its name.
+pub async fn deploy(root: &Path, clients: &StageClients, ui: &mut dyn Ui) -> Result<String> {
+    let stage = load_stage(root, STAGE)?;
+    let options = DeployOptions {
+        stage,
+        root: root.to_path_buf(),
+        code: Code::Build(Target::Host),
+        dry_run: false,
+        // A local stack holds nothing worth keeping: one stuck after a failed
+        // creation is replaced rather than reported.
+        recreate: true,
+        poll: Duration::from_millis(100),
+    };
+    Ok(deploy_stage(options, clients, ui).await?.stack_name)
+}
+
+/// The stack name the local stage deploys to, without deploying.
+pub fn stack_name(root: &Path) -> Result<String> {
+    Ok(zipster_deploy::stack_name(&load_stage(root, STAGE)?))
+}

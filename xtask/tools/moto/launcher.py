@@ -1,0 +1,304 @@
+"""Starts moto_server after patching the moto gaps that block deploying,
+running and destroying Zipster's real template (see README.md beside this file).
+
+The one launcher, for the local stage and every test (started by
+zipster_tools::moto). The product never depends on these patches. Usage:
+    python launcher.py -H 127.0.0.1 -p PORT
+"""
+
+import itertools
+import os
+import sys
+import time
+
+import moto
+from moto.ec2.models.flow_logs import FlowLogsBackend
+from moto.ec2.models.route_tables import RouteTable
+from moto.ec2.models.subnets import SubnetRouteTableAssociation
+
+EXPECTED_MOTO = "5.2.5"
+
+
+def flow_logs_accept_s3_prefixes():
+    """moto takes everything after the bucket ARN's last colon as the bucket name,
+    so `arn:aws:s3:::bucket/prefix/` fails with "does not exist" and the
+    CloudFormation handler then crashes on an empty list (IndexError)."""
+    original = FlowLogsBackend.create_flow_logs
+
+    def create_flow_logs(self, resource_type, resource_ids, traffic_type, permission_arn,
+                         destination_type, destination, *rest):
+        if destination_type == "s3" and destination and "/" in destination:
+            bucket_arn = destination.split("/", 1)[0]
+            logs, unsuccessful = original(self, resource_type, resource_ids, traffic_type,
+                                          permission_arn, destination_type, bucket_arn, *rest)
+            for log in logs:
+                log.log_destination = destination
+            return logs, unsuccessful
+        return original(self, resource_type, resource_ids, traffic_type, permission_arn,
+                        destination_type, destination, *rest)
+
+    FlowLogsBackend.create_flow_logs = create_flow_logs
+
+
+def route_tables_can_be_deleted():
+    """Neither RouteTable nor SubnetRouteTableAssociation has a CloudFormation delete
+    handler, so deleting a stack leaves them and the VPC fails with DependencyViolation."""
+
+    def delete_route_table(self, account_id, region_name):
+        for association_id in list(self._associations):
+            self.ec2_backend.disassociate_route_table(association_id)
+        self.ec2_backend.delete_route_table(self.id)
+
+    RouteTable.delete = delete_route_table
+
+    def delete_association(self, account_id, region_name):
+        from moto.ec2.models import ec2_backends
+
+        backend = ec2_backends[account_id][region_name]
+        backend.subnet_associations.pop(f"{self.route_table_id}:{self.subnet_id}", None)
+
+    SubnetRouteTableAssociation.delete = delete_association
+
+
+def change_sets_behave_like_cloudformation():
+    """Three change-set gaps: (1) executing a CREATE change set never evaluates the
+    template's Outputs (the stack was built from an empty template and its output map
+    is not rebuilt); (2) the described Changes ignore parameter changes, so a new code
+    key shows no change although executing it updates the function; (3) executing an
+    UPDATE change set keeps the old parameters, so the next identical change set is
+    reported as a change."""
+    from moto.cloudformation.models import Change, ChangeSet, CloudFormationBackend
+
+    original_execute = CloudFormationBackend.execute_change_set
+
+    def execute_change_set(self, change_set_name, stack_name=None):
+        change_set = self.change_sets.get(change_set_name) or next(
+            (cs for cs in self.change_sets.values() if cs.change_set_name == change_set_name
+             and (stack_name is None or cs.stack_name == stack_name or cs.stack_id == stack_name)),
+            None)
+        original_execute(self, change_set_name, stack_name)
+        if change_set is not None:
+            stack = change_set.stack
+            stack.parameters = change_set.parameters
+            stack._parse_template()
+            stack.output_map = stack._create_output_map()
+
+    CloudFormationBackend.execute_change_set = execute_change_set
+
+    def diff(self):
+        resource_map = self.stack.resource_map
+        by_action = resource_map.build_resource_diff(self.template_dict, self.parameters)
+        changes = []
+        for action, names in by_action.items():
+            for name in dict.fromkeys(names):
+                source = self.template_dict["Resources"] if action != "Remove" else resource_map._resource_json_map
+                changes.append(Change(action=action, logical_resource_id=name,
+                                      resource_type=source[name]["Type"]))
+        return changes
+
+    ChangeSet.diff = diff
+
+
+def secrets_from_templates():
+    """moto has no CloudFormation handler for AWS::SecretsManager::Secret: the
+    resource is skipped, so no secret exists, `Ref` resolves to nothing and the
+    DatabaseSecretArn output is missing. This one creates the secret, generating
+    the password as GenerateSecretString asks, and deletes it with the stack."""
+    import json
+
+    from moto.core.common_models import CloudFormationModel
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    class TemplateSecret(CloudFormationModel):
+        # moto's model metaclass derives the service from the module's name.
+        __module__ = "moto.secretsmanager.template_secret"
+
+        def __init__(self, arn, account_id, region_name):
+            self.arn = arn
+            self.account_id = account_id
+            self.region_name = region_name
+
+        @staticmethod
+        def cloudformation_name_type():
+            return "Name"
+
+        @staticmethod
+        def cloudformation_type():
+            return "AWS::SecretsManager::Secret"
+
+        @property
+        def physical_resource_id(self):
+            return self.arn
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id,
+                                            region_name, **kwargs):
+            properties = cloudformation_json["Properties"]
+            backend = secretsmanager_backends[account_id][region_name]
+            secret_string = properties.get("SecretString")
+            generate = properties.get("GenerateSecretString")
+            if generate:
+                password = json.loads(backend.get_random_password(
+                    password_length=int(generate.get("PasswordLength", 32)),
+                    exclude_characters=generate.get("ExcludeCharacters", ""),
+                    exclude_numbers=False,
+                    exclude_punctuation=bool(generate.get("ExcludePunctuation", False)),
+                    exclude_uppercase=False,
+                    exclude_lowercase=False,
+                    include_space=False,
+                    require_each_included_type=True,
+                ))["RandomPassword"]
+                secret = json.loads(generate.get("SecretStringTemplate", "{}"))
+                secret[generate["GenerateStringKey"]] = password
+                secret_string = json.dumps(secret)
+            created = json.loads(backend.create_secret(
+                name=properties.get("Name", resource_name),
+                secret_string=secret_string,
+                secret_binary=None,
+                description=properties.get("Description"),
+                tags=properties.get("Tags"),
+                kms_key_id=properties.get("KmsKeyId"),
+                client_request_token=None,
+                replica_regions=[],
+                force_overwrite=False,
+            ))
+            return cls(created["ARN"], account_id, region_name)
+
+        def delete(self, account_id, region_name):
+            secretsmanager_backends[account_id][region_name].delete_secret(
+                self.arn, recovery_window_in_days=None, force_delete_without_recovery=True)
+
+    return TemplateSecret
+
+
+def bucket_policies_respect_conditions():
+    """moto evaluates a bucket policy's statements for object requests but ignores
+    their Condition, so the TLS-only statement (Deny s3:* when aws:SecureTransport
+    is false) denies every object request with a bare 403. Conditional statements
+    are left out of moto's evaluation; the clients reach moto over plain HTTP on
+    loopback, where AWS would be HTTPS and the Deny would not apply."""
+    import json
+
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def get_permission(self, action, resource):
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        policy = json.loads(self.policy.decode())
+        statements = policy.get("Statement", [])
+        if isinstance(statements, dict):
+            statements = [statements]
+        policy["Statement"] = [s for s in statements if "Condition" not in s]
+        if not policy["Statement"]:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps(policy)).is_action_permitted(action, resource)
+
+    FakeBucket.get_permission = get_permission
+
+
+def buckets_from_templates_are_versioned():
+    """moto's CloudFormation handler for AWS::S3::Bucket applies only the name,
+    encryption and tags: VersioningConfiguration is ignored, so a template's
+    versioned bucket keeps one version per key and destroy's version handling
+    goes untested. This applies the template's versioning status."""
+    from moto.s3.models import FakeBucket
+
+    original = FakeBucket.create_from_cloudformation_json.__func__
+
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id,
+                                        region_name, **kwargs):
+        bucket = original(cls, resource_name, cloudformation_json, account_id, region_name,
+                          **kwargs)
+        status = (cloudformation_json.get("Properties", {})
+                  .get("VersioningConfiguration", {}).get("Status"))
+        if status:
+            bucket.versioning_status = status
+        return bucket
+
+    FakeBucket.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+
+
+def lambda_answers_without_docker():
+    """moto runs a function's code only inside Docker (none here, none in CI):
+    Invoke then fails, and with Docker turned off (`use_docker: false`, which the
+    starter sets) it answers with the bare event. Instead, every invocation answers
+    `{"moto_launcher": "echo", "function": ..., "event": ...}`, so a test can check
+    what was sent and that the answer is handled; what the function itself does is
+    tested with the real binaries elsewhere."""
+    import json
+
+    from moto.awslambda.models import LambdaFunction
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    def echo(function_name, event):
+        return json.dumps({"moto_launcher": "echo", "function": function_name, "event": event})
+
+    def _invoke_lambda(self, event=None):
+        return echo(self.function_name, event), False, ""
+
+    def invoke(self, function_name, qualifier, body, headers, response_headers):
+        event = json.loads(body) if body else None
+        return echo(self.get_function(function_name, qualifier).function_name, event).encode()
+
+    LambdaFunction._invoke_lambda = _invoke_lambda
+    LambdaSimpleBackend.invoke = invoke
+
+
+def s3_events_carry_every_field():
+    """moto's S3 event records lack `userIdentity`, `requestParameters`,
+    `responseElements` and the object's `versionId` and `sequencer`, which S3 always
+    sends (https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html);
+    strict parsers (aws_lambda_events) refuse such records, and the load orders
+    versions by `sequencer`. This adds them as S3 would."""
+    from moto.s3 import notifications
+
+    original = notifications._get_s3_event
+    sequence = itertools.count(1)
+
+    def get_s3_event(event_name, bucket, key, notification_id):
+        event = original(event_name, bucket, key, notification_id)
+        for record in event["Records"]:
+            record.setdefault("userIdentity", {"principalId": "AWS:LOCALSTAGE"})
+            record.setdefault("requestParameters", {"sourceIPAddress": "127.0.0.1"})
+            record.setdefault("responseElements", {"x-amz-request-id": "LOCAL", "x-amz-id-2": "LOCAL"})
+            record["s3"]["bucket"].setdefault("ownerIdentity", {"principalId": "LOCALSTAGE"})
+            obj = record["s3"]["object"]
+            version = getattr(key, "version_id", None)
+            if version and version != "null":
+                obj.setdefault("versionId", version)
+            # Increasing per event, as S3's sequencer is per key: hex, fixed width.
+            obj.setdefault("sequencer", f"{time.time_ns():016X}{next(sequence):06X}")
+        return event
+
+    notifications._get_s3_event = get_s3_event
+
+
+PATCHES = [
+    flow_logs_accept_s3_prefixes,
+    route_tables_can_be_deleted,
+    change_sets_behave_like_cloudformation,
+    secrets_from_templates,
+    bucket_policies_respect_conditions,
+    buckets_from_templates_are_versioned,
+    lambda_answers_without_docker,
+    s3_events_carry_every_field,
+]
+
+
+def main():
+    if moto.__version__ != EXPECTED_MOTO:
+        print(f"moto_launcher: patches verified on moto {EXPECTED_MOTO}, found {moto.__version__}",
+              file=sys.stderr)
+    # MOTO_LAUNCHER_SKIP=name,... leaves patches out, to re-measure a gap on a new moto.
+    skip = set(filter(None, os.environ.get("MOTO_LAUNCHER_SKIP", "").split(",")))
+    for patch in PATCHES:
+        if patch.__name__ not in skip:
+            patch()
+    from moto.server import main as server_main
+
+    server_main(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()
