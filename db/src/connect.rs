@@ -89,6 +89,15 @@ async fn open(options: &MySqlConnectOptions, timeout: Duration) -> Result<sqlx::
     let unreachable = |reason: String| DbError::Unreachable { target: describe(options), reason };
     match tokio::time::timeout(timeout, options.connect()).await {
         Ok(Ok(conn)) => Ok(conn),
+        // ER_BAD_DB_ERROR: the server answered, the database is not there.
+        Ok(Err(sqlx::Error::Database(e)))
+            if e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().map(|e| e.number()) == Some(1049) =>
+        {
+            Err(DbError::MissingDatabase {
+                server: describe(&options.clone().database("")),
+                database: options.get_database().unwrap_or_default().to_owned(),
+            })
+        }
         Ok(Err(e)) => Err(unreachable(e.to_string())),
         Err(_) => Err(unreachable(format!("no answer within {timeout:?}"))),
     }

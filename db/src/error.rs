@@ -12,6 +12,11 @@ pub enum DbError {
     )]
     Unreachable { target: String, reason: String },
     #[error(
+        "the database {database} does not exist on {server}: `cargo xtask seed-db` (or `cargo xtask local`) \
+         creates and fills the local one; for another, check the database in DATABASE_URL or --database-url"
+    )]
+    MissingDatabase { server: String, database: String },
+    #[error(
         "no database connection within the connect timeout: the server is down, unreachable \
          or out of connections"
     )]

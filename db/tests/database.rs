@@ -335,3 +335,14 @@ async fn concurrent_loads_of_overlapping_files_all_complete_and_never_mix() {
     assert!(files.iter().any(|(city, _)| *city == cities[0].0));
     assert_eq!(loaded_objects(&db.pool).await.len(), FILES);
 }
+
+#[tokio::test]
+async fn a_database_that_does_not_exist_is_named_with_how_to_create_it() {
+    let Some(db) = TestDb::create("a_database_that_does_not_exist").await else { return };
+    let missing = db.options.clone().database(&format!("{}_never_created", db.name));
+    let error = zipster_db::connect::pool(missing, zipster_db::connect::Limits::default()).await.unwrap_err();
+    assert!(matches!(error, DbError::MissingDatabase { .. }), "{error}");
+    let message = error.to_string();
+    assert!(message.contains(&format!("{}_never_created does not exist", db.name)), "{message}");
+    assert!(message.contains("cargo xtask seed-db"), "{message}");
+}

@@ -226,8 +226,9 @@ pub fn down() -> Result<()> {
     if let Some(mariadb) = state.mariadb.take() {
         mariadb.stop()?;
         println!("stopped the throwaway MariaDB (pid {})", mariadb.pid);
+        // Its data stays in target/local/mariadb, but nothing serves it now.
+        state.database_url = None;
     }
-    state.database_url = None;
     local_state::save(&state)
 }
 

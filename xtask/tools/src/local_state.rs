@@ -48,9 +48,10 @@ impl Daemon {
     }
 }
 
-/// `target/local`: the state file, moto's log, a throwaway MariaDB's data directory.
+/// `target/local` (or `ZIPSTER_LOCAL_DIR`, for a test's own local stage): the state
+/// file, moto's log, a throwaway MariaDB's data directory.
 pub fn dir() -> PathBuf {
-    crate::project_root().join("target/local")
+    std::env::var_os("ZIPSTER_LOCAL_DIR").map_or_else(|| crate::project_root().join("target/local"), PathBuf::from)
 }
 
 fn path() -> PathBuf {
