@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use aws_sdk_cloudformation::types::StackStatus;
+use aws_sdk_cloudformation::types::{Stack, StackStatus};
 use serde::Serialize;
 use zipster_infra::StageConfig;
 
@@ -213,7 +213,8 @@ fn template_url(bucket: &str, region: &str, key: &str) -> String {
     format!("https://{bucket}.s3.{region}.amazonaws.com/{key}")
 }
 
-pub async fn stack_outputs(clients: &StageClients, stack: &str) -> Result<BTreeMap<String, String>> {
+/// The stack as `DescribeStacks` sees it (`None` if it answers with no stack).
+async fn describe_stack(clients: &StageClients, stack: &str) -> Result<Option<Stack>> {
     let page = clients
         .cloudformation
         .describe_stacks()
@@ -221,7 +222,12 @@ pub async fn stack_outputs(clients: &StageClients, stack: &str) -> Result<BTreeM
         .send()
         .await
         .map_err(clients.error("DescribeStacks", stack))?;
-    let outputs = page.stacks().first().map(|s| s.outputs()).unwrap_or_default();
+    Ok(page.stacks.and_then(|stacks| stacks.into_iter().next()))
+}
+
+pub async fn stack_outputs(clients: &StageClients, stack: &str) -> Result<BTreeMap<String, String>> {
+    let described = describe_stack(clients, stack).await?;
+    let outputs = described.as_ref().map(|s| s.outputs()).unwrap_or_default();
     Ok(outputs
         .iter()
         .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value().unwrap_or_default().to_owned())))
@@ -329,14 +335,8 @@ pub async fn diff(
 
 /// The deployed code keys, so `diff` shows only what the template changes.
 async fn previous_parameters(clients: &StageClients, stack: &str) -> Result<Vec<(String, String)>> {
-    let page = clients
-        .cloudformation
-        .describe_stacks()
-        .stack_name(stack)
-        .send()
-        .await
-        .map_err(clients.error("DescribeStacks", stack))?;
-    let parameters = page.stacks().first().map(|s| s.parameters()).unwrap_or_default();
+    let described = describe_stack(clients, stack).await?;
+    let parameters = described.as_ref().map(|s| s.parameters()).unwrap_or_default();
     let mut wanted: Vec<&str> = vec![zipster_infra::ARTIFACT_BUCKET];
     wanted.extend(zipster_infra::CODE_KEY_PARAMETERS);
     Ok(parameters

@@ -24,7 +24,7 @@ pub async fn run(stage: &LocalStage, files: &[&Path], builds: &[PathBuf]) -> Res
     println!("cold start (process start → first /next), {COLD_STARTS} runs each:");
     let baseline = median(&process_baseline(COLD_STARTS)?);
     println!("  {:<28} median {:>7.2} ms   (baseline: /bin/true start→exit)", "process", ms(baseline));
-    for id in ["TransformFunction", "LoadFunction"] {
+    for id in crate::triggered_functions().map(|f| f.logical_id()) {
         let Some(served) = stage.service.served(id) else { continue };
         let spec = served.function.lock().await.spec().clone();
         for dir in builds {
@@ -183,7 +183,7 @@ pub async fn burst(stage: &LocalStage, seed: &Path, files: usize) -> Result<()> 
         let since = deliveries.get(mark.deliveries..).unwrap_or_default();
         failed = 0;
         for key in &keys {
-            match latest_result(since, "LoadFunction", &staging, key) {
+            match latest_result(since, zipster_infra::functions::LOAD.logical_id(), &staging, key) {
                 Some((_, Some(_))) => {
                     loaded.insert(key.clone());
                 }
@@ -207,7 +207,7 @@ pub async fn burst(stage: &LocalStage, seed: &Path, files: usize) -> Result<()> 
         elapsed.as_secs_f64(),
         (files * rows.len()) as f64 / elapsed.as_secs_f64()
     );
-    for id in ["TransformFunction", "LoadFunction"] {
+    for id in crate::triggered_functions().map(|f| f.logical_id()) {
         let Some(served) = stage.service.served(id) else { continue };
         // The process that handled the burst: a new one would report an idle peak.
         let Some(pid) = served.function.lock().await.running_pid() else {

@@ -15,6 +15,7 @@ use sqlx::mysql::MySqlConnectOptions;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use zipster_deploy::{LOCAL_ACCOUNT, LOCAL_REGION, StageClients};
+use zipster_infra::functions::{LOAD, TRANSFORM};
 
 use crate::function::LogSink;
 use crate::plumbing::{self, Notification, Wiring};
@@ -158,7 +159,7 @@ impl LocalStage {
             let deliveries = self.service.deliveries();
             let since = deliveries.get(mark.deliveries..).unwrap_or_default();
             if transformed.is_none()
-                && let Some((delivery, result)) = latest_result(since, "TransformFunction", input, key)
+                && let Some((delivery, result)) = latest_result(since, TRANSFORM.logical_id(), input, key)
             {
                 transformed = Some(delivery.finished.saturating_duration_since(mark.started));
                 trace.outcome = match result {
@@ -169,7 +170,7 @@ impl LocalStage {
             }
             if loaded.is_none()
                 && trace.outcome == Outcome::TimedOut
-                && let Some((delivery, result)) = latest_result(since, "LoadFunction", staging, key)
+                && let Some((delivery, result)) = latest_result(since, LOAD.logical_id(), staging, key)
             {
                 loaded = Some(delivery.finished.saturating_duration_since(mark.started));
                 trace.outcome = if result.is_some() { Outcome::Loaded } else { Outcome::Failed };

@@ -181,15 +181,21 @@ pub async fn drain(clients: &StageClients, topic: &str, queue: &str, wait_second
                 message: text("Message"),
             });
             if let Some(handle) = message.receipt_handle() {
-                clients
-                    .sqs
-                    .delete_message()
-                    .queue_url(queue)
-                    .receipt_handle(handle)
-                    .send()
-                    .await
-                    .map_err(clients.error("DeleteMessage", queue))?;
+                delete_message(clients, queue, handle).await?;
             }
         }
     }
+}
+
+/// Deletes a received message: it has been dealt with, one way or the other.
+pub async fn delete_message(clients: &StageClients, queue: &str, receipt_handle: &str) -> Result<()> {
+    clients
+        .sqs
+        .delete_message()
+        .queue_url(queue)
+        .receipt_handle(receipt_handle)
+        .send()
+        .await
+        .map_err(clients.error("DeleteMessage", queue))?;
+    Ok(())
 }

@@ -181,15 +181,8 @@ impl Service {
                     eprintln!("local lambda: {}: {error:#}; the message stays in {queue}", served.stack.name);
                     continue;
                 }
-                if let Some(handle) = message.receipt_handle {
-                    self.clients
-                        .sqs
-                        .delete_message()
-                        .queue_url(queue)
-                        .receipt_handle(handle)
-                        .send()
-                        .await
-                        .map_err(self.clients.error("DeleteMessage", queue))?;
+                if let Some(handle) = &message.receipt_handle {
+                    crate::plumbing::delete_message(&self.clients, queue, handle).await?;
                 }
             }
         }
@@ -298,14 +291,7 @@ impl Service {
                 let event = record.get("requestPayload").cloned().unwrap_or(Value::Null);
                 deliveries.push(self.invoke_async(served, event).await?);
                 if let Some(handle) = message.receipt_handle() {
-                    self.clients
-                        .sqs
-                        .delete_message()
-                        .queue_url(queue)
-                        .receipt_handle(handle)
-                        .send()
-                        .await
-                        .map_err(self.clients.error("DeleteMessage", queue))?;
+                    crate::plumbing::delete_message(&self.clients, queue, handle).await?;
                 }
             }
         }
