@@ -41,7 +41,7 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Show what deploy would change in the stage's stack (a change set, created and deleted).
     Diff(StageArgs),
-    /// Empty the stage's buckets (every version) and delete its stack.
+    /// Delete the stage's stack, keeping its data (buckets, volume snapshot) unless --purge-data.
     Destroy(DestroyArgs),
     /// The whole test suite, as CI runs it (installs or starts what it needs first).
     Ci,
@@ -213,9 +213,14 @@ pub struct StageArgs {
 pub struct DeployArgs {
     #[command(flatten)]
     pub stage: StageArgs,
-    /// Do not ask before IAM changes or replacements.
+    /// Do not ask before IAM changes or replacements. A change set that replaces or
+    /// removes a stateful resource is still refused, unless --allow-replace names it.
     #[arg(long)]
     pub yes: bool,
+    /// Let this change set replace or remove this stateful resource (its logical id,
+    /// as the change table shows it); repeat for each. Only the named ones go through.
+    #[arg(long, value_name = "LOGICAL_ID")]
+    pub allow_replace: Vec<String>,
     /// Create and show the change set, then delete it; deploy nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -237,6 +242,13 @@ pub struct DestroyArgs {
     /// Also empty and delete the stage's artifact bucket.
     #[arg(long)]
     pub include_artifacts: bool,
+    /// Also delete the data: empty and delete the stage's buckets (which the stack
+    /// retains) and its data volume's snapshots. Asks for the stage's name to be typed.
+    #[arg(long)]
+    pub purge_data: bool,
+    /// The stage's name, confirming --purge-data without a prompt (required with --yes).
+    #[arg(long, value_name = "STAGE", requires = "purge_data")]
+    pub confirm_stage: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -2,15 +2,24 @@
 //! when the event names a staged seed object (`{"seed": {"bucket", "key"}}`), loads it
 //! as the load function loads a staged object (`zipster_aws::scratch::read_object`,
 //! then `zipster_db::load::load_object`). Returns `{"applied": [...], "loaded": {...}}`.
+//!
+//! Before migrating it waits, bounded, for the database to accept connections
+//! ([`wait_until_ready`]): the first `seed-db` after a fresh deploy races the host's
+//! boot (MariaDB installed and started by the user data), so `deploy && seed-db`
+//! waits for it instead of failing.
+
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::MySqlPool;
-use tracing::info;
+use sqlx::mysql::MySqlConnectOptions;
+use tracing::{info, warn};
 use zipster_aws::Storage;
 use zipster_aws::handler::{ErrorKind, ResultError, to_json};
 use zipster_aws::scratch::{ObjectError, read_object};
 use zipster_core::event::ObjectRef;
+use zipster_db::connect::{check_reachable, describe};
 use zipster_db::load::{ObjectResult, load_object};
 use zipster_db::migrate::AppliedMigration;
 use zipster_db::{DbError, migrate};
@@ -39,6 +48,13 @@ pub enum MigrateError {
     Seed(#[from] ObjectError<DbError>),
     #[error(transparent)]
     Result(#[from] ResultError),
+    #[error("the database was not ready after waiting {waited:?} ({attempts} attempts): {source}")]
+    NotReady {
+        waited: Duration,
+        attempts: u32,
+        #[source]
+        source: DbError,
+    },
 }
 
 /// Lambda's `errorType`, as the load names its failures.
@@ -49,7 +65,80 @@ impl ErrorKind for MigrateError {
             Self::Migrate(error) => error.error_type(),
             Self::Seed(error) => error.error_type(),
             Self::Result(error) => error.error_type(),
+            Self::NotReady { .. } => NOT_READY,
         }
+    }
+}
+
+/// The `errorType` of an invocation that gave up waiting for the database: the
+/// caller (`seed-db --stage`) may invoke again while the host is still booting.
+pub const NOT_READY: &str = "DatabaseNotReady";
+
+/// How long [`wait_until_ready`] waits for the database, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readiness {
+    /// The whole wait; kept under the function's timeout (120 s on the smallest stage)
+    /// so that the migrations still have time once the database answers.
+    pub max_wait: Duration,
+    /// The first pause between attempts; it doubles up to `max_delay`.
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+    /// One connection attempt.
+    pub attempt: Duration,
+}
+
+/// Overrides [`Readiness::max_wait`], in seconds (0: one attempt, no wait).
+pub const READY_WAIT_ENV: &str = "DATABASE_READY_WAIT_SECONDS";
+
+impl Default for Readiness {
+    fn default() -> Self {
+        Self {
+            max_wait: Duration::from_secs(90),
+            first_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(10),
+            attempt: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Readiness {
+    /// The default, with `DATABASE_READY_WAIT_SECONDS` as the whole wait if set.
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Self {
+        let mut readiness = Self::default();
+        if let Some(seconds) = var(READY_WAIT_ENV).and_then(|v| v.trim().parse::<u64>().ok()) {
+            readiness.max_wait = Duration::from_secs(seconds);
+        }
+        readiness
+    }
+}
+
+/// Connects until the database answers, pausing with exponential backoff (each
+/// pause logged with the reason), for at most `readiness.max_wait`; returns how many
+/// attempts failed before it answered. Gives up with [`MigrateError::NotReady`].
+pub async fn wait_until_ready(options: &MySqlConnectOptions, readiness: &Readiness) -> Result<u32, MigrateError> {
+    let started = Instant::now();
+    let mut delay = readiness.first_delay;
+    let mut failed = 0;
+    loop {
+        let error = match check_reachable(options, readiness.attempt).await {
+            Ok(()) => {
+                if failed > 0 {
+                    info!(database = %describe(options), attempts = failed + 1, waited = ?started.elapsed(), "database ready");
+                }
+                return Ok(failed);
+            }
+            Err(error) => error,
+        };
+        failed += 1;
+        let waited = started.elapsed();
+        let remaining = readiness.max_wait.saturating_sub(waited);
+        if remaining.is_zero() {
+            return Err(MigrateError::NotReady { waited, attempts: failed, source: error });
+        }
+        let pause = delay.min(remaining);
+        warn!(database = %describe(options), attempt = failed, reason = %error, pause = ?pause, "database not ready; waiting");
+        tokio::time::sleep(pause).await;
+        delay = (delay * 2).min(readiness.max_delay);
     }
 }
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::StageClients;
 
 /// One row of the change table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ResourceChange {
     /// `Add`, `Modify`, `Remove` (or `Import`, `Dynamic`).
     pub action: String,
@@ -17,6 +17,16 @@ pub struct ResourceChange {
     pub resource_type: String,
     /// `True`, `False` or `Conditional` for modifications; `None` otherwise.
     pub replacement: Option<String>,
+    /// CloudFormation's `Scope` of a modification (`Properties`, `Metadata`, `Tags`…).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scope: Vec<String>,
+    /// CloudFormation's `Details`, one phrase each: `Properties.ImageId (recreation Always)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
+    /// The template's reason when this change replaces or removes a stateful resource
+    /// (see [`crate::gate`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stateful: Option<String>,
 }
 
 impl ResourceChange {
@@ -113,6 +123,9 @@ async fn describe(clients: &StageClients, change_set_id: &str) -> Result<Describ
             logical_id: c.logical_resource_id().unwrap_or_default().to_owned(),
             resource_type: c.resource_type().unwrap_or_default().to_owned(),
             replacement: c.replacement().map(|r| r.as_str().to_owned()),
+            scope: c.scope().iter().map(|s| s.as_str().to_owned()).collect(),
+            details: c.details().iter().filter_map(detail).collect(),
+            stateful: None,
         }));
         next = page.next_token().map(str::to_owned);
         if next.is_none() {
@@ -123,6 +136,24 @@ async fn describe(clients: &StageClients, change_set_id: &str) -> Result<Describ
             });
         }
     }
+}
+
+/// `Properties.ImageId (recreation Always)`: what changed and whether it recreates.
+fn detail(detail: &aws_sdk_cloudformation::types::ResourceChangeDetail) -> Option<String> {
+    let target = detail.target()?;
+    let attribute = target.attribute().map(|a| a.as_str().to_owned()).unwrap_or_default();
+    let mut phrase = match target.name() {
+        Some(name) if !attribute.is_empty() => format!("{attribute}.{name}"),
+        Some(name) => name.to_owned(),
+        None => attribute,
+    };
+    if let Some(recreation) = target.requires_recreation() {
+        phrase.push_str(&format!(" (recreation {})", recreation.as_str()));
+    }
+    if let Some(entity) = detail.causing_entity() {
+        phrase.push_str(&format!(" via {entity}"));
+    }
+    (!phrase.is_empty()).then_some(phrase)
 }
 
 pub async fn delete(clients: &StageClients, change_set_id: &str) -> Result<()> {
@@ -166,13 +197,22 @@ pub fn confirmation_reason(changes: &[ResourceChange]) -> Option<String> {
     (!reasons.is_empty()).then(|| reasons.join("; "))
 }
 
-/// The change table: Action, LogicalId, Type, Replacement.
+/// The change table: Action, LogicalId, Type, Replacement; each stateful change is
+/// followed by a line saying why it matters (see [`table_lines`]).
 pub fn table(changes: &[ResourceChange]) -> String {
+    table_lines(changes).into_iter().map(|(line, _)| line).collect::<Vec<_>>().join("\n")
+}
+
+/// The table's lines, each with whether it belongs to a stateful change (so a
+/// terminal can color it): a stateful row is marked `!` and followed by
+/// `  ! stateful: <the template's reason>; CloudFormation: <Scope / Details>`.
+pub fn table_lines(changes: &[ResourceChange]) -> Vec<(String, bool)> {
     let header = ["Action", "LogicalId", "Type", "Replacement"];
     let rows: Vec<[String; 4]> = changes
         .iter()
         .map(|c| {
-            [c.action.clone(), c.logical_id.clone(), c.resource_type.clone(), c.replacement.clone().unwrap_or_default()]
+            let action = if c.stateful.is_some() { format!("{}!", c.action) } else { c.action.clone() };
+            [action, c.logical_id.clone(), c.resource_type.clone(), c.replacement.clone().unwrap_or_default()]
         })
         .collect();
     let mut widths = header.map(str::len);
@@ -185,9 +225,21 @@ pub fn table(changes: &[ResourceChange]) -> String {
         let line: Vec<String> = cells.iter().zip(widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
         line.join("  ").trim_end().to_owned()
     };
-    let mut lines = vec![render(header)];
-    lines.extend(rows.iter().map(|row| render([&row[0], &row[1], &row[2], &row[3]])));
-    lines.join("\n")
+    let mut lines = vec![(render(header), false)];
+    for (row, change) in rows.iter().zip(changes) {
+        lines.push((render([&row[0], &row[1], &row[2], &row[3]]), change.stateful.is_some()));
+        if let Some(reason) = &change.stateful {
+            let what = if change.action == "Remove" { "removed" } else { "replaced" };
+            let mut line = format!("  ! stateful, {what}: {reason}");
+            let cloudformation: Vec<String> =
+                [change.scope.join(", "), change.details.join(", ")].into_iter().filter(|s| !s.is_empty()).collect();
+            if !cloudformation.is_empty() {
+                line.push_str(&format!("; CloudFormation: {}", cloudformation.join("; ")));
+            }
+            lines.push((line, true));
+        }
+    }
+    lines
 }
 
 /// Change set names must be unique per stack; time and pid are enough for one user.
@@ -206,6 +258,7 @@ mod tests {
             logical_id: id.to_owned(),
             resource_type: kind.to_owned(),
             replacement: replacement.map(str::to_owned),
+            ..ResourceChange::default()
         }
     }
 
@@ -219,6 +272,36 @@ mod tests {
         assert_eq!(lines[0], "Action  LogicalId          Type                   Replacement");
         assert_eq!(lines[1], "Modify  TransformFunction  AWS::Lambda::Function  False");
         assert_eq!(lines[2], "Add     Topic              AWS::SNS::Topic");
+    }
+
+    #[test]
+    fn a_stateful_change_is_marked_with_the_reasons_of_the_template_and_of_cloudformation() {
+        let host = ResourceChange {
+            scope: vec!["Properties".to_owned()],
+            details: vec!["Properties.ImageId (recreation Always)".to_owned()],
+            stateful: Some("the database runs on it".to_owned()),
+            ..change("Modify", "DatabaseHost", "AWS::EC2::Instance", Some("True"))
+        };
+        let bucket = ResourceChange {
+            stateful: Some("holds the feeds".to_owned()),
+            ..change("Remove", "InputBucket", "AWS::S3::Bucket", None)
+        };
+        let lines = table_lines(&[change("Modify", "Fn", "AWS::Lambda::Function", Some("False")), host, bucket]);
+        let text: Vec<&str> = lines.iter().map(|(line, _)| line.as_str()).collect();
+        assert_eq!(
+            text,
+            [
+                "Action   LogicalId     Type                   Replacement",
+                "Modify   Fn            AWS::Lambda::Function  False",
+                "Modify!  DatabaseHost  AWS::EC2::Instance     True",
+                "  ! stateful, replaced: the database runs on it; CloudFormation: Properties; Properties.ImageId \
+             (recreation Always)",
+                "Remove!  InputBucket   AWS::S3::Bucket",
+                "  ! stateful, removed: holds the feeds",
+            ]
+        );
+        let marked: Vec<bool> = lines.iter().map(|(_, stateful)| *stateful).collect();
+        assert_eq!(marked, [false, false, true, true, true, true]);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use zipster_infra::FUNCTIONS;
 use crate::build::{self, Target};
 use crate::changeset::{self, Plan, ResourceChange};
 use crate::events::{self, EventLine};
-use crate::{StageClients, Ui, stack_name};
+use crate::{StageClients, Ui, gate, stack_name};
 
 /// Where the functions' code comes from.
 pub enum Code {
@@ -58,14 +58,33 @@ pub struct DeployReport {
     /// Keys uploaded by this run (artifacts and template); empty when all were there.
     pub uploaded: Vec<String>,
     pub outcome: Outcome,
+    /// Every row of the change set; `stateful` set on the ones that replace or remove state.
     pub changes: Vec<ResourceChange>,
+    /// The stateful changes that `--allow-replace` let through.
+    pub allowed_replacements: Vec<String>,
     pub events: Vec<EventLine>,
     pub outputs: BTreeMap<String, String>,
     pub outputs_file: Option<PathBuf>,
 }
 
-/// Build, publish, plan, confirm, execute, follow, record the outputs.
+/// Build, publish, plan, confirm, execute, follow, record the outputs. A change set
+/// that replaces or removes a stateful resource runs only if confirmed by name at a
+/// terminal (see [`crate::gate`]); [`deploy_allowing`] names the ones let through.
 pub async fn deploy(options: DeployOptions, clients: &StageClients, ui: &mut dyn Ui) -> Result<DeployReport> {
+    deploy_allowing(options, &[], clients, ui).await
+}
+
+/// [`deploy`] with `--allow-replace`: the stateful changes to the resources named in
+/// `allow_replace` (logical ids) go through unasked, exactly those. Any other
+/// stateful change is asked about by name at a terminal, and refused under `--yes`:
+/// the change set is deleted, nothing is executed, and the error names each resource
+/// and the flag that allows it.
+pub async fn deploy_allowing(
+    options: DeployOptions,
+    allow_replace: &[String],
+    clients: &StageClients,
+    ui: &mut dyn Ui,
+) -> Result<DeployReport> {
     let stage = &options.stage;
     let stack = stack_name(stage);
     let account = clients.account_id().await?;
@@ -116,6 +135,7 @@ pub async fn deploy(options: DeployOptions, clients: &StageClients, ui: &mut dyn
     };
 
     let template = zipster_infra::stack(stage).to_json();
+    let template_value: serde_json::Value = serde_json::from_str(&template)?;
     let template_key = format!("templates/{}.json", artifacts::sha256_hex(template.as_bytes()));
     let mut uploads =
         vec![Upload { key: template_key.clone(), body: template.as_bytes(), content_type: "application/json" }];
@@ -147,6 +167,9 @@ pub async fn deploy(options: DeployOptions, clients: &StageClients, ui: &mut dyn
         }
         Plan::Ready { change_set_id, stack_id, changes } => (change_set_id, stack_id, changes),
     };
+    let mut changes = changes;
+    let deployed = if create { None } else { deployed_template(clients, &stack).await? };
+    gate::mark(&mut changes, &template_value, deployed.as_ref());
     ui.changes(&changes);
     report.changes = changes;
     if options.dry_run {
@@ -154,6 +177,20 @@ pub async fn deploy(options: DeployOptions, clients: &StageClients, ui: &mut dyn
         ui.step("dry run: change set deleted, nothing executed");
         report.outcome = Outcome::DryRun;
         return Ok(report);
+    }
+    let verdict = gate::judge(&report.changes, allow_replace);
+    for id in &verdict.unused {
+        ui.step(&format!("--allow-replace {id}: this change set neither replaces nor removes a stateful {id}"));
+    }
+    if !verdict.allowed.is_empty() {
+        ui.step(&format!("allowed by --allow-replace: {}", gate::describe(&report.changes, &verdict.allowed)));
+    }
+    report.allowed_replacements = verdict.allowed;
+    if !verdict.unallowed.is_empty()
+        && !ui.confirm_by_name(&gate::question(&report.changes, &verdict.unallowed, &stack))?
+    {
+        changeset::delete(clients, &change_set_id).await?;
+        bail!(gate::refusal(&report.changes, &verdict.unallowed, &stack));
     }
     if let Some(reason) = changeset::confirmation_reason(&report.changes)
         && !ui.confirm(&format!("this change {reason}; deploy {stack}"))?
@@ -191,6 +228,7 @@ fn report(
         uploaded,
         outcome,
         changes: Vec::new(),
+        allowed_replacements: Vec::new(),
         events: Vec::new(),
         outputs: BTreeMap::new(),
         outputs_file: None,
@@ -283,6 +321,7 @@ pub async fn diff(
 ) -> Result<Vec<ResourceChange>> {
     let stack = stack_name(stage);
     let template = zipster_infra::stack(stage);
+    let template_value: serde_json::Value = serde_json::from_str(&template.to_json())?;
     if events::stack_status(clients, &stack).await?.is_none() {
         ui.step(&format!("{stack} does not exist: deploy would create every resource"));
         let changes: Vec<ResourceChange> = template
@@ -295,7 +334,7 @@ pub async fn diff(
                     .ok()
                     .and_then(|v| v["Type"].as_str().map(str::to_owned))
                     .unwrap_or_default(),
-                replacement: None,
+                ..ResourceChange::default()
             })
             .collect();
         ui.changes(&changes);
@@ -325,12 +364,38 @@ pub async fn diff(
             ui.step(&format!("no changes: {stack} matches the synthesized template"));
             Ok(Vec::new())
         }
-        Plan::Ready { change_set_id, changes, .. } => {
+        Plan::Ready { change_set_id, mut changes, .. } => {
             changeset::delete(clients, &change_set_id).await?;
+            let deployed = deployed_template(clients, &stack).await?;
+            if gate::mark(&mut changes, &template_value, deployed.as_ref()) > 0 {
+                ui.step("! marks a change that replaces or removes a stateful resource: deploy --yes refuses it");
+            }
             ui.changes(&changes);
             Ok(changes)
         }
     }
+}
+
+/// The template the stack runs now (`GetTemplate`, as submitted), so a removal is
+/// judged by the markers of what is being removed. `None` if there is no stack.
+pub async fn deployed_template(clients: &StageClients, stack: &str) -> Result<Option<serde_json::Value>> {
+    let answer = match clients
+        .cloudformation
+        .get_template()
+        .stack_name(stack)
+        .template_stage(aws_sdk_cloudformation::types::TemplateStage::Original)
+        .send()
+        .await
+    {
+        Ok(answer) => answer,
+        Err(error) if events::is_missing_stack(&error) => return Ok(None),
+        Err(error) => return Err(clients.error("GetTemplate", stack)(error)),
+    };
+    let Some(body) = answer.template_body() else { return Ok(None) };
+    let template = serde_json::from_str(body).with_context(|| {
+        format!("the deployed template of {stack} is not JSON, so its stateful markers cannot be read")
+    })?;
+    Ok(Some(template))
 }
 
 /// The deployed code keys, so `diff` shows only what the template changes.

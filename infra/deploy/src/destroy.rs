@@ -1,14 +1,21 @@
-//! `cargo xtask destroy --stage S`: empties the stack's buckets (every version and
-//! delete marker: CloudFormation cannot delete a non-empty bucket), then deletes it.
+//! `cargo xtask destroy --stage S`: deletes the stack and keeps the data. The buckets
+//! the template retains (`DeletionPolicy: Retain`) stay with their contents, and the
+//! data volume's final snapshot (`DeletionPolicy: Snapshot`) is taken by CloudFormation
+//! and kept; the report lists what was kept and the commands that delete it later.
+//! With `--purge-data`, confirmed by the stage's name (typed, or `--confirm-stage S`),
+//! every bucket of the stage is emptied (every version and delete marker) and deleted.
+//! Buckets the template does not retain are emptied either way: CloudFormation cannot
+//! delete a non-empty bucket, and the template says they hold nothing to keep.
 
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use serde::Serialize;
+use serde_json::Value;
 use zipster_infra::StageConfig;
 
-use crate::deploy::{delete_stack, stack_id};
+use crate::deploy::{delete_stack, deployed_template, stack_id};
 use crate::events::EventLine;
 use crate::{StageClients, Ui, artifacts, stack_name};
 
@@ -18,6 +25,10 @@ pub struct DestroyOptions {
     /// Also empty and delete the artifact bucket (kept by default: it makes the next
     /// deploy upload nothing).
     pub include_artifacts: bool,
+    /// Also delete the data: the retained buckets and their contents.
+    pub purge_data: bool,
+    /// `--confirm-stage`: the stage's name, confirming `purge_data` without a prompt.
+    pub confirm_stage: Option<String>,
     pub poll: Duration,
 }
 
@@ -29,6 +40,8 @@ pub struct BucketContents {
     pub objects: usize,
     /// Every version and delete marker (what must be deleted).
     pub versions: usize,
+    /// The template retains it (`DeletionPolicy: Retain`): deleting the stack keeps it.
+    pub retained: bool,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -37,8 +50,19 @@ pub struct DestroyReport {
     pub stack_existed: bool,
     pub buckets: Vec<BucketContents>,
     pub declined: bool,
+    /// `--purge-data`, confirmed.
+    pub purged: bool,
     pub deleted_versions: usize,
     pub stack_deleted: bool,
+    /// Buckets emptied and deleted (with the stack, or by the purge).
+    pub deleted_buckets: Vec<String>,
+    /// Buckets kept with their contents (retained, no `--purge-data`).
+    pub kept_buckets: Vec<String>,
+    /// Volumes whose final snapshot CloudFormation takes and keeps (`DeletionPolicy:
+    /// Snapshot`): their ids, by which the snapshots are found.
+    pub kept_snapshots_of: Vec<String>,
+    /// The commands that delete what was kept, later.
+    pub delete_later: Vec<String>,
     pub artifact_bucket_deleted: bool,
     pub events: Vec<EventLine>,
 }
@@ -47,22 +71,57 @@ pub struct DestroyReport {
 const DATA_BUCKETS: [&str; 2] = ["InputBucket", "ErrorsBucket"];
 
 pub async fn destroy(options: DestroyOptions, clients: &StageClients, ui: &mut dyn Ui) -> Result<DestroyReport> {
-    let stack = stack_name(&options.stage);
+    let stage = &options.stage;
+    if let Some(confirmed) = &options.confirm_stage
+        && confirmed != &stage.name
+    {
+        bail!("--confirm-stage {confirmed} does not match --stage {}: nothing deleted", stage.name);
+    }
+    let stack = stack_name(stage);
     let mut report = DestroyReport { stack_name: stack.clone(), ..DestroyReport::default() };
-    let artifact_bucket = if options.include_artifacts {
-        let account = clients.account_id().await?;
-        let name = artifacts::bucket_name(&options.stage.prefix(), &account, &clients.region);
-        artifacts::bucket_exists(clients, &name).await?.then_some(name)
+    let stack_id = stack_id(clients, &stack).await?;
+    report.stack_existed = stack_id.is_some();
+    let account = if options.include_artifacts || (options.purge_data && stack_id.is_none()) {
+        Some(clients.account_id().await?)
     } else {
         None
     };
-
-    let stack_id = stack_id(clients, &stack).await?;
-    report.stack_existed = stack_id.is_some();
+    let artifact_bucket = match &account {
+        Some(account) if options.include_artifacts => {
+            let name = artifacts::bucket_name(&stage.prefix(), account, &clients.region);
+            artifacts::bucket_exists(clients, &name).await?.then_some(name)
+        }
+        _ => None,
+    };
+    let mut volumes = Vec::new();
     if let Some(stack_id) = &stack_id {
-        for (logical_id, name) in stack_buckets(clients, stack_id).await? {
-            let (objects, versions) = count(clients, &name).await?;
-            report.buckets.push(BucketContents { name, logical_id, objects, versions });
+        let deployed = deployed_template(clients, &stack).await?.unwrap_or_default();
+        for resource in stack_resources(clients, stack_id).await? {
+            let policy = deployed.pointer(&format!("/Resources/{}/DeletionPolicy", resource.logical_id));
+            let policy = policy.and_then(Value::as_str).unwrap_or("Delete");
+            match resource.kind.as_str() {
+                "AWS::S3::Bucket" => {
+                    let (objects, versions) = count(clients, &resource.physical_id).await?;
+                    report.buckets.push(BucketContents {
+                        name: resource.physical_id,
+                        logical_id: resource.logical_id,
+                        objects,
+                        versions,
+                        retained: policy == "Retain",
+                    });
+                }
+                "AWS::EC2::Volume" if matches!(policy, "Snapshot" | "Retain") => volumes.push(resource.physical_id),
+                _ => {}
+            }
+        }
+    } else if let (true, Some(account)) = (options.purge_data, &account) {
+        // A stack destroyed without --purge-data left its retained buckets: they
+        // have the names the stage's template gives them.
+        for (logical_id, name) in template_buckets(stage, account, &clients.region) {
+            if artifacts::bucket_exists(clients, &name).await? {
+                let (objects, versions) = count(clients, &name).await?;
+                report.buckets.push(BucketContents { name, logical_id, objects, versions, retained: true });
+            }
         }
     }
     if let Some(name) = &artifact_bucket {
@@ -72,53 +131,150 @@ pub async fn destroy(options: DestroyOptions, clients: &StageClients, ui: &mut d
             logical_id: "(artifacts)".to_owned(),
             objects,
             versions,
+            retained: false,
         });
     }
-    if stack_id.is_none() && artifact_bucket.is_none() {
+    if stack_id.is_none() && report.buckets.is_empty() {
         ui.step(&format!("{stack} does not exist: nothing to destroy"));
         return Ok(report);
     }
     for bucket in &report.buckets {
         let note =
             if DATA_BUCKETS.contains(&bucket.logical_id.as_str()) && bucket.objects > 0 { "  <- data" } else { "" };
+        let fate = match (bucket.retained, options.purge_data) {
+            (true, false) => "kept",
+            (true, true) => "purged",
+            (false, _) => "deleted",
+        };
         ui.step(&format!(
-            "{}: {} object(s), {} version(s) and delete marker(s){note}",
+            "{}: {} object(s), {} version(s) and delete marker(s), {fate}{note}",
             bucket.name, bucket.objects, bucket.versions
         ));
     }
+    for volume in &volumes {
+        ui.step(&format!("{volume}: the data volume; CloudFormation keeps its final snapshot"));
+    }
+    let (purged, kept): (Vec<&BucketContents>, Vec<&BucketContents>) =
+        report.buckets.iter().partition(|b| !b.retained || options.purge_data);
     if options.dry_run {
-        ui.step(&format!("dry run: would empty {} bucket(s) and delete {stack}", report.buckets.len()));
+        ui.step(&format!(
+            "dry run: would empty and delete {} bucket(s), keep {}, and delete {stack}",
+            purged.len(),
+            kept.len()
+        ));
         return Ok(report);
     }
-    let total: usize = report.buckets.iter().map(|b| b.objects).sum();
-    if !ui.confirm(&format!("delete {stack} and the {total} object(s) in its buckets, for good"))? {
+    let confirmed = if options.purge_data {
+        let total: usize = report.buckets.iter().map(|b| b.objects).sum();
+        options.confirm_stage.is_some()
+            || ui.type_to_confirm(
+                &format!("delete {stack}, its {} bucket(s) and the {total} object(s) in them, for good", purged.len()),
+                &stage.name,
+            )?
+    } else {
+        let keeps = if kept.is_empty() { String::new() } else { format!(", keeping {} bucket(s)", kept.len()) };
+        ui.confirm(&format!("delete {stack}{keeps}"))?
+    };
+    if !confirmed {
         report.declined = true;
         ui.step("nothing deleted");
         return Ok(report);
     }
-    for bucket in &report.buckets {
+    report.purged = options.purge_data;
+    let purged: Vec<BucketContents> = purged.into_iter().cloned().collect();
+    let kept: Vec<String> = kept.into_iter().map(|b| b.name.clone()).collect();
+    for bucket in &purged {
         report.deleted_versions += empty(clients, &bucket.name).await?;
     }
     if stack_id.is_some() {
         report.events = delete_stack(clients, &stack, options.poll, ui).await?;
         report.stack_deleted = true;
     }
-    if let Some(name) = artifact_bucket {
-        clients.s3.delete_bucket().bucket(&name).send().await.map_err(clients.error("DeleteBucket", &name))?;
-        report.artifact_bucket_deleted = true;
+    // What CloudFormation retained, and the artifact bucket, are deleted here.
+    for bucket in &purged {
+        if (bucket.retained || stack_id.is_none() || bucket.logical_id == "(artifacts)")
+            && artifacts::bucket_exists(clients, &bucket.name).await?
+        {
+            clients
+                .s3
+                .delete_bucket()
+                .bucket(&bucket.name)
+                .send()
+                .await
+                .map_err(clients.error("DeleteBucket", &bucket.name))?;
+        }
+        if bucket.logical_id == "(artifacts)" {
+            report.artifact_bucket_deleted = true;
+        } else {
+            report.deleted_buckets.push(bucket.name.clone());
+        }
     }
     ui.step(&format!(
         "removed {stack}{}, {} bucket(s) and {} object version(s)",
         if report.artifact_bucket_deleted { " and its artifact bucket" } else { "" },
-        report.buckets.len(),
+        report.deleted_buckets.len(),
         report.deleted_versions
     ));
+    report.kept_buckets = kept;
+    report.kept_snapshots_of = volumes;
+    report.delete_later = delete_later(stage, &report.kept_buckets, &report.kept_snapshots_of, &clients.region);
+    if !report.kept_buckets.is_empty() {
+        ui.step(&format!("kept, with their contents: {}", report.kept_buckets.join(", ")));
+    }
+    for volume in &report.kept_snapshots_of {
+        ui.step(&format!("kept: the snapshots of the data volume {volume} (the final one, and any scheduled ones)"));
+    }
+    if !report.delete_later.is_empty() {
+        ui.step("to delete them later:");
+        for command in &report.delete_later {
+            ui.step(&format!("    {command}"));
+        }
+    }
     Ok(report)
 }
 
-/// `(logical id, bucket name)` of every bucket the stack created.
-async fn stack_buckets(clients: &StageClients, stack_id: &str) -> Result<Vec<(String, String)>> {
-    let mut buckets = Vec::new();
+/// The commands that delete what a destroy kept.
+fn delete_later(stage: &StageConfig, buckets: &[String], volumes: &[String], region: &str) -> Vec<String> {
+    let mut commands = Vec::new();
+    if !buckets.is_empty() {
+        let name = &stage.name;
+        commands.push(format!("cargo xtask destroy --stage {name} --purge-data --confirm-stage {name}"));
+    }
+    for volume in volumes {
+        commands.push(format!(
+            "aws ec2 describe-snapshots --region {region} --owner-ids self --filters Name=volume-id,Values={volume} \
+             --query 'Snapshots[].SnapshotId' --output text | xargs -n1 aws ec2 delete-snapshot --region {region} \
+             --snapshot-id"
+        ));
+    }
+    commands
+}
+
+/// `(logical id, name)` of the buckets the stage's template names, in this account and region.
+pub fn template_buckets(stage: &StageConfig, account: &str, region: &str) -> Vec<(String, String)> {
+    let template: Value = serde_json::from_str(&zipster_infra::stack(stage).to_json()).unwrap_or_default();
+    let Some(resources) = template.get("Resources").and_then(Value::as_object) else { return Vec::new() };
+    resources
+        .iter()
+        .filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some("AWS::S3::Bucket"))
+        .filter_map(|(id, r)| {
+            let name = r.pointer("/Properties/BucketName")?;
+            let name = name.as_str().or_else(|| name.get("Fn::Sub").and_then(Value::as_str))?;
+            let name = name.replace("${AWS::AccountId}", account).replace("${AWS::Region}", region);
+            (!name.contains("${")).then(|| (id.clone(), name))
+        })
+        .collect()
+}
+
+struct StackResource {
+    logical_id: String,
+    physical_id: String,
+    kind: String,
+}
+
+/// Every resource the stack created, with its physical id.
+async fn stack_resources(clients: &StageClients, stack_id: &str) -> Result<Vec<StackResource>> {
+    let mut resources = Vec::new();
     let mut next = None;
     loop {
         let page = clients
@@ -130,17 +286,20 @@ async fn stack_buckets(clients: &StageClients, stack_id: &str) -> Result<Vec<(St
             .await
             .map_err(clients.error("ListStackResources", stack_id))?;
         for resource in page.stack_resource_summaries() {
-            if resource.resource_type() == Some("AWS::S3::Bucket")
-                && let (Some(logical), Some(physical)) =
-                    (resource.logical_resource_id(), resource.physical_resource_id())
+            if let (Some(logical), Some(physical), Some(kind)) =
+                (resource.logical_resource_id(), resource.physical_resource_id(), resource.resource_type())
                 && !physical.is_empty()
             {
-                buckets.push((logical.to_owned(), physical.to_owned()));
+                resources.push(StackResource {
+                    logical_id: logical.to_owned(),
+                    physical_id: physical.to_owned(),
+                    kind: kind.to_owned(),
+                });
             }
         }
         next = page.next_token().map(str::to_owned);
         if next.is_none() {
-            return Ok(buckets);
+            return Ok(resources);
         }
     }
 }
@@ -234,5 +393,30 @@ async fn empty(clients: &StageClients, bucket: &str) -> Result<usize> {
             );
         }
         deleted += batch;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stage(name: &str) -> StageConfig {
+        let text = include_str!("../../stages.toml");
+        StageConfig::named(&text.replace("[local]", &format!("[{name}]")), name).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn the_stage_buckets_are_named_as_the_template_names_them() {
+        let buckets = template_buckets(&stage("t1"), "123456789012", "us-east-1");
+        assert!(buckets.contains(&("InputBucket".to_owned(), "zipster-t1-input-123456789012-us-east-1".to_owned())));
+        assert!(buckets.iter().all(|(_, name)| name.starts_with("zipster-t1-") && !name.contains('$')));
+    }
+
+    #[test]
+    fn what_was_kept_comes_with_the_commands_that_delete_it() {
+        let commands = delete_later(&stage("t2"), &["b".to_owned()], &["vol-1".to_owned()], "eu-west-1");
+        assert_eq!(commands[0], "cargo xtask destroy --stage t2 --purge-data --confirm-stage t2");
+        assert!(commands[1].contains("Values=vol-1") && commands[1].contains("delete-snapshot"), "{commands:?}");
+        assert!(delete_later(&stage("t3"), &[], &[], "eu-west-1").is_empty());
     }
 }

@@ -17,6 +17,7 @@ pub mod deploy;
 pub mod destroy;
 pub mod error;
 pub mod events;
+pub mod gate;
 pub mod seed;
 pub mod ui;
 

@@ -39,6 +39,16 @@ pub struct SeedReport {
     pub result: serde_json::Value,
 }
 
+/// How many times `seed` invokes migrate while it answers that the database is not
+/// ready (each invocation waits for it up to about 90 s): about 5 minutes in all,
+/// enough for a fresh host to install and start MariaDB.
+pub const NOT_READY_INVOCATIONS: u32 = 3;
+
+/// Whether migrate gave up waiting for the database (`errorType` `DatabaseNotReady`).
+fn is_not_ready(payload: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(payload).is_ok_and(|error| error["errorType"] == "DatabaseNotReady")
+}
+
 /// The event migrate receives.
 pub fn seed_event(bucket: &str, key: &str) -> serde_json::Value {
     serde_json::json!({ "seed": { "bucket": bucket, "key": key } })
@@ -68,21 +78,45 @@ pub async fn seed(options: SeedOptions, clients: &StageClients, ui: &mut dyn Ui)
     .await?
     .is_empty();
 
-    ui.step(&format!("invoking {function} with s3://{bucket}/{key}"));
-    let response = clients
-        .lambda
-        .invoke()
-        .function_name(&function)
-        .invocation_type(InvocationType::RequestResponse)
-        .payload(Blob::new(seed_event(&bucket, &key).to_string()))
-        .send()
-        .await
-        .map_err(clients.error("Invoke", &function))?;
-    let payload = response.payload().map(|p| p.as_ref().to_vec()).unwrap_or_default();
+    let event = seed_event(&bucket, &key).to_string();
+    let mut attempt = 1;
+    let payload = loop {
+        ui.step(&format!("invoking {function} with s3://{bucket}/{key}"));
+        let response = clients
+            .lambda
+            .invoke()
+            .function_name(&function)
+            .invocation_type(InvocationType::RequestResponse)
+            .payload(Blob::new(event.clone()))
+            .send()
+            .await
+            .map_err(clients.error("Invoke", &function))?;
+        let payload = response.payload().map(|p| p.as_ref().to_vec()).unwrap_or_default();
+        let text = String::from_utf8_lossy(&payload).into_owned();
+        match response.function_error() {
+            None => break payload,
+            // The function waited for the database as long as its timeout allows; a
+            // host that is still booting (the first seed after a fresh deploy) gets more.
+            Some(_) if is_not_ready(&payload) && attempt < NOT_READY_INVOCATIONS => {
+                ui.step(&format!(
+                    "the database is not ready yet (attempt {attempt} of {NOT_READY_INVOCATIONS}); again"
+                ));
+                attempt += 1;
+            }
+            Some(kind) => bail!("Invoke {function}: the function failed ({kind}): {text}"),
+        }
+    };
     let text = String::from_utf8_lossy(&payload);
-    if let Some(kind) = response.function_error() {
-        bail!("Invoke {function}: the function failed ({kind}): {text}");
-    }
     let result = serde_json::from_slice(&payload).unwrap_or_else(|_| serde_json::Value::String(text.into_owned()));
     Ok(SeedReport { bucket, key, uploaded, transform: summary, function, result })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_a_database_that_is_not_ready_is_worth_invoking_again() {
+        assert!(super::is_not_ready(br#"{"errorType":"DatabaseNotReady","errorMessage":"not ready after 90s"}"#));
+        assert!(!super::is_not_ready(br#"{"errorType":"DatabaseError","errorMessage":"syntax"}"#));
+        assert!(!super::is_not_ready(b"not json"));
+    }
 }

@@ -20,6 +20,12 @@ pub trait Ui: Send {
     fn changes(&mut self, changes: &[ResourceChange]);
     /// Asks before something risky; `Ok(false)` means the user said no.
     fn confirm(&mut self, question: &str) -> Result<bool>;
+    /// Asks before destroying state; unlike [`Ui::confirm`], `--yes` does not answer it
+    /// (`Ok(false)`: refused): only a person at a terminal can, or a flag naming what.
+    fn confirm_by_name(&mut self, question: &str) -> Result<bool>;
+    /// Asks for `expected` to be typed (the stage's name before its data is purged);
+    /// `Ok(false)` when something else was typed. Fails where no one can type.
+    fn type_to_confirm(&mut self, question: &str, expected: &str) -> Result<bool>;
     /// Uploads of `count` objects totalling `bytes` start.
     fn uploads_started(&mut self, _count: usize, _bytes: u64) {}
     fn uploaded(&mut self, _key: &str, _bytes: u64) {}
@@ -53,6 +59,16 @@ impl Terminal {
         self.options.quiet || self.options.json
     }
 
+    /// Prints `prompt` and reads one answer line, trimmed.
+    fn ask(&self, prompt: &str) -> Result<String> {
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "{prompt}");
+        let _ = err.flush();
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        Ok(answer.trim().to_owned())
+    }
+
     fn line(&self, text: &str) {
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "{text}");
@@ -84,8 +100,15 @@ impl Ui for Terminal {
     }
 
     fn changes(&mut self, changes: &[ResourceChange]) {
-        if !self.silent() {
-            self.line(&crate::changeset::table(changes));
+        if self.silent() {
+            return;
+        }
+        for (line, stateful) in crate::changeset::table_lines(changes) {
+            if stateful && self.color {
+                self.line(&line.red().bold().to_string());
+            } else {
+                self.line(&line);
+            }
         }
     }
 
@@ -96,12 +119,25 @@ impl Ui for Terminal {
         if !self.interactive {
             bail!("{question}: needs confirmation, and there is no terminal to ask; re-run with --yes to proceed");
         }
-        let mut err = std::io::stderr().lock();
-        let _ = write!(err, "{question} [y/N] ");
-        let _ = err.flush();
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+        let answer = self.ask(&format!("{question} [y/N] "))?;
+        Ok(matches!(answer.as_str(), "y" | "Y" | "yes" | "YES" | "Yes"))
+    }
+
+    fn confirm_by_name(&mut self, question: &str) -> Result<bool> {
+        if self.options.yes || !self.interactive {
+            return Ok(false);
+        }
+        let answer = self.ask(&format!("{question}? [y/N] "))?;
+        Ok(matches!(answer.as_str(), "y" | "Y" | "yes" | "YES" | "Yes"))
+    }
+
+    fn type_to_confirm(&mut self, question: &str, expected: &str) -> Result<bool> {
+        if self.options.yes || !self.interactive {
+            bail!(
+                "{question}: needs the stage's name typed at a terminal; for a script, add --confirm-stage {expected}"
+            );
+        }
+        Ok(self.ask(&format!("{question}: type {expected} to proceed: "))? == expected)
     }
 
     fn uploads_started(&mut self, count: usize, bytes: u64) {
@@ -135,10 +171,14 @@ impl Ui for Terminal {
     }
 }
 
-/// A UI for tests: records every line and answers confirmations with `answer`.
+/// A UI for tests: records every line and answers confirmations with `answer`
+/// (as `--yes` would), confirmations by name with `answer_by_name` (a person at a
+/// terminal), and typed confirmations with `typed`.
 #[derive(Debug, Default)]
 pub struct Recorder {
     pub answer: bool,
+    pub answer_by_name: bool,
+    pub typed: Option<String>,
     pub lines: Vec<String>,
     pub questions: Vec<String>,
     pub uploads: Vec<String>,
@@ -157,6 +197,17 @@ impl Ui for Recorder {
     fn confirm(&mut self, question: &str) -> Result<bool> {
         self.questions.push(question.to_owned());
         Ok(self.answer)
+    }
+    fn confirm_by_name(&mut self, question: &str) -> Result<bool> {
+        self.questions.push(question.to_owned());
+        Ok(self.answer_by_name)
+    }
+    fn type_to_confirm(&mut self, question: &str, expected: &str) -> Result<bool> {
+        self.questions.push(question.to_owned());
+        match &self.typed {
+            Some(typed) => Ok(typed == expected),
+            None => bail!("{question}: needs the stage's name typed; for a script, add --confirm-stage {expected}"),
+        }
     }
     fn uploaded(&mut self, key: &str, _bytes: u64) {
         self.uploads.push(key.to_owned());

@@ -180,23 +180,31 @@ async fn deploy_redeploy_change_code_diff_and_destroy_a_stage() {
     put(&clients, &errors, "feeds/a.csv.summary.json", "{}").await;
     put(&clients, &staging, "feeds/a.csv", "zipcode\n").await;
 
-    let destroy_options =
-        |dry_run, include_artifacts| DestroyOptions { stage: stage.clone(), dry_run, include_artifacts, poll: POLL };
+    let destroy_options = |dry_run, include_artifacts, purge_data: bool| DestroyOptions {
+        stage: stage.clone(),
+        dry_run,
+        include_artifacts,
+        purge_data,
+        confirm_stage: purge_data.then(|| stage.name.clone()),
+        poll: POLL,
+    };
     // A dry run lists the data and deletes nothing; a "no" deletes nothing either.
-    let dry = destroy(destroy_options(true, false), &clients, &mut Recorder::default()).await.unwrap();
+    let dry = destroy(destroy_options(true, false, false), &clients, &mut Recorder::default()).await.unwrap();
     let input_contents = dry.buckets.iter().find(|b| b.logical_id == "InputBucket").unwrap();
     assert_eq!((input_contents.objects, input_contents.versions), (1, 5));
     let mut no = Recorder::default();
-    let declined = destroy(destroy_options(false, false), &clients, &mut no).await.unwrap();
+    let declined = destroy(destroy_options(false, false, false), &clients, &mut no).await.unwrap();
     assert!(declined.declined && !declined.stack_deleted);
     assert_eq!(no.questions.len(), 1);
     assert!(bucket_exists(&clients, &input).await);
     assert!(no.lines.iter().any(|l| l.contains(&input) && l.contains("<- data")), "{:?}", no.lines);
 
-    // 5. Destroy: every bucket emptied (versions and markers), the stack gone.
+    // 5. Destroy with --purge-data, the stage confirmed: every bucket emptied
+    // (versions and markers) and deleted, retained or not, the stack gone.
     let mut yes = Recorder { answer: true, ..Recorder::default() };
-    let destroyed = destroy(destroy_options(false, false), &clients, &mut yes).await.unwrap();
-    assert!(destroyed.stack_deleted);
+    let destroyed = destroy(destroy_options(false, false, true), &clients, &mut yes).await.unwrap();
+    assert!(destroyed.stack_deleted && destroyed.purged);
+    assert!(destroyed.kept_buckets.is_empty(), "{:?}", destroyed.kept_buckets);
     assert!(destroyed.deleted_versions >= 7, "{}", destroyed.deleted_versions);
     for bucket in [&input, &errors, &staging] {
         assert!(!bucket_exists(&clients, bucket).await, "{bucket} survived");
@@ -204,7 +212,7 @@ async fn deploy_redeploy_change_code_diff_and_destroy_a_stage() {
     assert!(events::stack_status(&clients, "zipster-e2e").await.unwrap().is_none());
     // The artifact bucket stays unless asked for.
     assert!(bucket_exists(&clients, &first.artifact_bucket).await);
-    let artifacts_gone = destroy(destroy_options(false, true), &clients, &mut yes).await.unwrap();
+    let artifacts_gone = destroy(destroy_options(false, true, false), &clients, &mut yes).await.unwrap();
     assert!(artifacts_gone.artifact_bucket_deleted && !artifacts_gone.stack_existed);
     assert!(!bucket_exists(&clients, &first.artifact_bucket).await);
 }

@@ -75,7 +75,7 @@ pub async fn deploy(args: DeployArgs) -> Result<()> {
         recreate: args.recreate,
         poll: POLL,
     };
-    let report = zipster_deploy::deploy::deploy(options, &clients, &mut ui).await?;
+    let report = zipster_deploy::deploy::deploy_allowing(options, &args.allow_replace, &clients, &mut ui).await?;
     if args.stage.output.json {
         return print_json(&report);
     }
@@ -110,8 +110,14 @@ pub async fn destroy(args: DestroyArgs) -> Result<()> {
     let stage = load_stage(&root, &args.stage.stage)?;
     let mut ui = terminal(&args.stage.output, args.yes);
     let clients = StageClients::for_stage(&stage).await;
-    let options =
-        DestroyOptions { stage, dry_run: args.dry_run, include_artifacts: args.include_artifacts, poll: POLL };
+    let options = DestroyOptions {
+        stage,
+        dry_run: args.dry_run,
+        include_artifacts: args.include_artifacts,
+        purge_data: args.purge_data,
+        confirm_stage: args.confirm_stage,
+        poll: POLL,
+    };
     let report = zipster_deploy::destroy::destroy(options, &clients, &mut ui).await?;
     if args.stage.output.json {
         return print_json(&report);

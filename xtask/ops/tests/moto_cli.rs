@@ -80,9 +80,31 @@ async fn the_cli_diffs_refuses_without_yes_and_destroys() {
     assert_eq!(report["stack_deleted"], false);
     assert_eq!(report["buckets"].as_array().unwrap().len(), 4);
 
-    let destroyed = ops(&moto, &["destroy", "--stage", "local", "--yes", "--quiet"]);
+    // --purge-data needs the stage's name: under --yes, as --confirm-stage, and the right one.
+    let unconfirmed = ops(&moto, &["destroy", "--stage", "local", "--purge-data", "--yes"]);
+    assert!(!unconfirmed.status.success());
+    assert!(text(&unconfirmed).contains("--confirm-stage local"), "{}", text(&unconfirmed));
+    let wrong = ops(&moto, &["destroy", "--stage", "local", "--purge-data", "--confirm-stage", "prod", "--yes"]);
+    assert!(!wrong.status.success());
+    assert!(text(&wrong).contains("does not match"), "{}", text(&wrong));
+    assert!(events::stack_status(&clients, "zipster-local").await.unwrap().is_some());
+
+    let destroyed = ops(&moto, &["destroy", "--stage", "local", "--yes", "--json"]);
     assert!(destroyed.status.success(), "{}", text(&destroyed));
     assert!(events::stack_status(&clients, "zipster-local").await.unwrap().is_none());
+    let report: serde_json::Value = serde_json::from_slice(&destroyed.stdout).unwrap();
+    let kept = report["kept_buckets"].as_array().unwrap().clone();
+    for bucket in &kept {
+        assert!(zipster_deploy::artifacts::bucket_exists(&clients, bucket.as_str().unwrap()).await.unwrap());
+    }
+    // What was kept goes with the command printed for it, the stack being gone.
+    let purged = ops(&moto, &["destroy", "--stage", "local", "--purge-data", "--confirm-stage", "local", "--json"]);
+    assert!(purged.status.success(), "{}", text(&purged));
+    let report: serde_json::Value = serde_json::from_slice(&purged.stdout).unwrap();
+    assert_eq!(report["deleted_buckets"].as_array().unwrap().len(), kept.len(), "{report}");
+    for bucket in &kept {
+        assert!(!zipster_deploy::artifacts::bucket_exists(&clients, bucket.as_str().unwrap()).await.unwrap());
+    }
 }
 
 #[test]

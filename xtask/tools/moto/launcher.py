@@ -274,6 +274,81 @@ def s3_events_carry_every_field():
     notifications._get_s3_event = get_s3_event
 
 
+# The properties whose change makes CloudFormation replace a resource ("Update
+# requires: Replacement" in the resource reference), for the types the deploy gate
+# cares about; any other modification is reported as Replacement False.
+REPLACED_BY = {
+    "AWS::EC2::Instance": ["ImageId", "SubnetId", "AvailabilityZone", "KeyName", "PrivateIpAddress",
+                           "BlockDeviceMappings", "LaunchTemplate", "NetworkInterfaces", "Tenancy"],
+    "AWS::EC2::Volume": ["AvailabilityZone", "SnapshotId", "Encrypted", "KmsKeyId", "OutpostArn"],
+    "AWS::S3::Bucket": ["BucketName"],
+    "AWS::SQS::Queue": ["QueueName", "FifoQueue"],
+    "AWS::SecretsManager::Secret": ["Name"],
+}
+
+
+def change_sets_report_replacements():
+    """moto's described change set rows carry only Action, LogicalResourceId and
+    ResourceType: no Replacement, Scope or Details, so a change that replaces a
+    resource looks like any other modification. This sets Replacement True (with
+    Scope and Details naming the property, `RequiresRecreation: Always`) when a
+    property in REPLACED_BY changed, directly or through a parameter it references,
+    and False for every other modification, as CloudFormation does."""
+    from moto.cloudformation.models import ChangeSet
+    from moto.cloudformation.parsing import get_references_from_template
+
+    original_diff = ChangeSet.diff
+
+    def diff(self):
+        changes = original_diff(self)
+        resource_map = self.stack.resource_map
+        old_parameters = getattr(resource_map, "input_parameters", {}) or {}
+        new_parameters = self.parameters or {}
+        changed_parameters = {p for p in new_parameters if old_parameters.get(p) != new_parameters[p]}
+        for change in changes:
+            if change.action != "Modify":
+                continue
+            new = self.template_dict["Resources"].get(change.logical_resource_id, {})
+            old = resource_map._resource_json_map.get(change.logical_resource_id, {})
+            new_properties, old_properties = new.get("Properties", {}), old.get("Properties", {})
+            replaced_by = [
+                name for name in REPLACED_BY.get(new.get("Type"), [])
+                if new_properties.get(name) != old_properties.get(name)
+                or changed_parameters & set(get_references_from_template({"p": new_properties.get(name)}))
+            ]
+            change.replacement = "True" if replaced_by else "False"
+            change.scope = ["Properties"] if replaced_by else []
+            change.details = [
+                {"Target": {"Attribute": "Properties", "Name": name, "RequiresRecreation": "Always"},
+                 "Evaluation": "Static", "ChangeSource": "DirectModification"}
+                for name in replaced_by
+            ]
+        return changes
+
+    ChangeSet.diff = diff
+
+
+def volumes_keep_a_final_snapshot():
+    """moto's stack deletion honours `DeletionPolicy: Retain` but not `Snapshot`: an
+    `AWS::EC2::Volume` with it is deleted (or left) with no snapshot taken, where
+    CloudFormation snapshots it first. This takes the snapshot before the volume's
+    deletion, described as CloudFormation's final snapshot."""
+    from moto.cloudformation.parsing import ResourceMap
+    from moto.ec2.models import ec2_backends
+
+    original = ResourceMap._delete_resource
+
+    def _delete_resource(self, parsed_resource, resource_json):
+        if (resource_json.get("DeletionPolicy") == "Snapshot"
+                and resource_json.get("Type") == "AWS::EC2::Volume"):
+            backend = ec2_backends[self._account_id][self._region_name]
+            backend.create_snapshot(parsed_resource.id,
+                                    f"final snapshot of {parsed_resource.id} (DeletionPolicy Snapshot)")
+        return original(self, parsed_resource, resource_json)
+
+    ResourceMap._delete_resource = _delete_resource
+
+
 PATCHES = [
     flow_logs_accept_s3_prefixes,
     route_tables_can_be_deleted,
@@ -283,6 +358,8 @@ PATCHES = [
     buckets_from_templates_are_versioned,
     lambda_answers_without_docker,
     s3_events_carry_every_field,
+    change_sets_report_replacements,
+    volumes_keep_a_final_snapshot,
 ]
 
 

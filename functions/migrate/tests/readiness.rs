@@ -1,0 +1,78 @@
+#![allow(clippy::unwrap_used)] // tests may unwrap: a panic is the failure report
+//! The wait for the database before migrating: a port that refuses connections,
+//! then answers. Time-bounded: the waits are a few hundred milliseconds here.
+
+use std::time::{Duration, Instant};
+
+use sqlx::mysql::MySqlConnectOptions;
+use zipster_aws::handler::ErrorKind;
+use zipster_db::testing::TestDb;
+use zipster_migrate::{MigrateError, NOT_READY, Readiness, wait_until_ready};
+
+fn quick(max_wait_ms: u64) -> Readiness {
+    Readiness {
+        max_wait: Duration::from_millis(max_wait_ms),
+        first_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(80),
+        attempt: Duration::from_millis(500),
+    }
+}
+
+/// A free loopback port with nothing listening on it (yet).
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn options(port: u16) -> MySqlConnectOptions {
+    MySqlConnectOptions::new().host("127.0.0.1").port(port).username("zipster").database("zipster")
+}
+
+#[tokio::test]
+async fn a_database_that_never_answers_is_given_up_on_within_the_bound() {
+    let port = closed_port();
+    let started = Instant::now();
+    let error = wait_until_ready(&options(port), &quick(300)).await.unwrap_err();
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(300) && elapsed < Duration::from_secs(3), "{elapsed:?}");
+    assert_eq!(error.error_type(), NOT_READY);
+    let MigrateError::NotReady { attempts, .. } = &error else { panic!("{error}") };
+    assert!(*attempts >= 3, "backoff retried: {error}");
+    assert!(error.to_string().contains("not ready after waiting"), "{error}");
+}
+
+#[tokio::test]
+async fn a_port_that_opens_during_the_wait_is_ready_when_a_database_answers() {
+    let Some(db) = TestDb::create("migrate_readiness").await else { return };
+    let real = db.options.clone();
+    // A proxy port that starts closed and, after 250 ms, forwards to the real server.
+    let port = closed_port();
+    let target = format!("{}:{}", real.get_host(), real.get_port());
+    let proxy = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        loop {
+            let (mut inbound, _) = listener.accept().await.unwrap();
+            let target = target.clone();
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    let through_proxy = real.clone().host("127.0.0.1").port(port);
+    let started = Instant::now();
+    let failed = wait_until_ready(&through_proxy, &quick(5_000)).await.unwrap();
+    assert!(failed >= 1, "the closed port was retried");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    proxy.abort();
+}
+
+#[test]
+fn the_bound_is_configurable_and_defaults_under_the_functions_timeout() {
+    let default = Readiness::from_env(|_| None);
+    assert!(default.max_wait < Duration::from_secs(120), "the smallest migrate timeout is 120 s");
+    let set = Readiness::from_env(|name| (name == zipster_migrate::READY_WAIT_ENV).then(|| "7".to_owned()));
+    assert_eq!(set.max_wait, Duration::from_secs(7));
+}
