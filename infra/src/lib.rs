@@ -16,4 +16,4 @@ pub mod template_diff;
 
 pub use functions::{ARTIFACT_BUCKET, CODE_KEY_PARAMETERS, FUNCTIONS, FunctionDef, LAMBDA_ARCHITECTURE, Trigger};
 pub use stack::stack;
-pub use stage::{Alarms, FunctionSettings, Notifications, StageConfig, StageError};
+pub use stage::{AL2023_ARM64_PARAMETER, Alarms, FunctionSettings, HostImage, Notifications, StageConfig, StageError};

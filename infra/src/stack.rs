@@ -43,7 +43,7 @@ pub fn stack(stage: &StageConfig) -> Template {
     dead_letter_queue(&mut t, stage, &feed.alerts_topic);
 
     let network = network::add(&mut t, stage, &logs);
-    let database = host::add(&mut t, stage, &network);
+    let database = host::add(&mut t, stage, &network, &logs);
 
     let failures = Failures { queue_id: DEAD_LETTER_QUEUE, alerts_topic: &feed.alerts_topic };
     let mut functions = Vec::new();
@@ -160,16 +160,6 @@ fn add_parameters(t: &mut Template) {
             },
         );
     }
-    t.parameter(
-        host::IMAGE_PARAMETER,
-        Parameter {
-            type_name: "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>".to_owned(),
-            default: Some(host::IMAGE_SSM_PARAMETER.to_owned()),
-            ..Parameter::string(
-                "The MySQL host's AMI: latest Amazon Linux 2023 arm64, through AWS's public SSM parameter",
-            )
-        },
-    );
 }
 
 /// A feed bucket; a `trigger` topic receives its object-created events, and only
@@ -182,9 +172,15 @@ fn private_bucket(
     purpose: &str,
     trigger: Option<&TopicRef>,
 ) -> BucketRefs {
+    let holds = match purpose {
+        "input" => "It holds the input files, which can be replayed from it.",
+        "staging" => "It holds the staged files, which the load replays from.",
+        _ => "It holds the rejects and summaries of every file.",
+    };
     let mut bucket = PrivateBucket {
         id,
         purpose,
+        holds,
         // Inputs are kept (they can be replayed) but rarely read after the first days.
         infrequent_access_after_days: (purpose != "staging").then_some(30),
         expire_after_days: None,
@@ -215,10 +211,16 @@ fn logs_bucket(t: &mut Template, stage: &StageConfig) -> BucketRefs {
             .sid("FlowLogAclCheck")
             .principal(Principal::service("delivery.logs.amazonaws.com"))
             .condition("StringEquals", "aws:SourceAccount", from_this_account),
+        // The host's role writes the patching association's output (SSM Agent runs the
+        // document on the host, with the instance role's credentials).
+        Statement::allow(["s3:PutObject"], vec![objects(&format!("{}/*", host::PATCH_OUTPUT_PREFIX))])
+            .sid("PatchingOutputFromTheDatabaseHost")
+            .principal(Principal::aws(Expr::get_att(host::ROLE, "Arn"))),
     ];
     PrivateBucket {
         id: "Logs",
         purpose: "logs",
+        holds: "It holds the access, flow and patching logs.",
         infrequent_access_after_days: None,
         expire_after_days: Some(stage.log_retention_days),
         notify: None,
@@ -237,6 +239,7 @@ fn dead_letter_queue(t: &mut Template, stage: &StageConfig, alerts: &TopicRef) {
             sqs_managed_sse_enabled: true,
             tags: tags(stage),
         })
+        .stateful("It holds the failed events until they are redriven; a new queue would drop them.")
         .checkov_skip(
             "CKV_AWS_27",
             "Encrypted at rest with SQS-managed SSE (SqsManagedSseEnabled); checkov only recognizes KMS.",

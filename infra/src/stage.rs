@@ -26,7 +26,14 @@ pub struct StageConfig {
     pub region: String,
     /// A Graviton type (the host runs the arm64 AMI).
     pub instance_type: String,
+    /// The database's own EBS volume (gp3), which outlives the host.
     pub database_volume_gb: u32,
+    /// The host's AMI, pinned: `ami-…`, or `resolve:ssm:<parameter>:<version>` (see [`HostImage`]).
+    pub host_image: String,
+    /// When `AWS-RunPatchBaseline` installs OS and MariaDB updates in place: `cron(...)` (UTC).
+    pub patch_schedule: String,
+    /// How long the daily snapshots of the database volume are kept.
+    pub snapshot_retention_days: u32,
     pub log_retention_days: u32,
     /// A /16; the two private subnets take its first two /24s.
     pub vpc_cidr: String,
@@ -67,6 +74,73 @@ pub struct FunctionSettings {
 
 const fn default_ephemeral_storage_mb() -> u32 {
     512
+}
+
+/// The AWS public parameter naming the newest Amazon Linux 2023 arm64 AMI of a region.
+pub const AL2023_ARM64_PARAMETER: &str = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64";
+
+/// The host's AMI, as pinned in stages.toml: never "whatever is newest today".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostImage {
+    /// A concrete AMI id of the stage's region.
+    Ami(String),
+    /// One version of an SSM parameter (e.g. AWS's public AL2023 parameter), resolved
+    /// by CloudFormation with a dynamic reference: the same version is the same image.
+    SsmParameter { name: String, version: u32 },
+}
+
+impl HostImage {
+    /// Parses a stages.toml `host_image`; refuses anything that can move by itself.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        if let Some(id) = value.strip_prefix("ami-") {
+            let hex = id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            return if hex && (id.len() == 8 || id.len() == 17) {
+                Ok(Self::Ami(value.to_owned()))
+            } else {
+                Err(format!("host_image {value:?} is not an AMI id (ami- and 8 or 17 hex digits)"))
+            };
+        }
+        let pin = "pin one version: resolve:ssm:<parameter>:<version>, or an ami-… id";
+        let Some(reference) = value.strip_prefix("resolve:ssm:") else {
+            return Err(format!("host_image {value:?} is neither an ami-… id nor resolve:ssm:<parameter>:<version>"));
+        };
+        let (name, version) = match reference.rsplit_once(':') {
+            Some((name, version)) if name.starts_with('/') => (name, version),
+            _ => (reference, ""),
+        };
+        let Ok(version) = version.parse::<u32>() else {
+            let moving = if value.contains("latest") { " names the newest image on every deploy" } else { "" };
+            return Err(format!(
+                "host_image {value:?}{moving} has no parameter version, so a deploy could replace the host \
+                 whenever AWS publishes an image; {pin}"
+            ));
+        };
+        if !name.starts_with('/') || name.contains(char::is_whitespace) || version == 0 {
+            return Err(format!("host_image {value:?}: the parameter must be a /path and the version 1 or more"));
+        }
+        Ok(Self::SsmParameter { name: name.to_owned(), version })
+    }
+
+    /// The instance's `ImageId`: the AMI id, or `{{resolve:ssm:<parameter>:<version>}}`.
+    pub fn image_id(&self) -> String {
+        match self {
+            Self::Ami(id) => id.clone(),
+            Self::SsmParameter { name, version } => format!("{{{{resolve:ssm:{name}:{version}}}}}"),
+        }
+    }
+
+    /// The command that shows the newest version of the image's parameter in `region`
+    /// (its version and AMI id, tab-separated) to compare with the pinned one. A
+    /// pinned `ami-…` is compared with AWS's AL2023 arm64 parameter.
+    pub fn newer_image_command(&self, region: &str) -> String {
+        let name = match self {
+            Self::Ami(_) => AL2023_ARM64_PARAMETER,
+            Self::SsmParameter { name, .. } => name,
+        };
+        format!(
+            "aws ssm get-parameter --region {region} --name {name} --query 'Parameter.[Version,Value]' --output text"
+        )
+    }
 }
 
 /// The values CloudWatch Logs accepts for a log group's retention.
@@ -118,6 +192,15 @@ impl StageConfig {
         if !(8..=16384).contains(&self.database_volume_gb) {
             return invalid(format!("database_volume_gb {} is outside 8..=16384", self.database_volume_gb));
         }
+        if let Err(problem) = HostImage::parse(&self.host_image) {
+            return invalid(problem);
+        }
+        if let Err(problem) = check_patch_schedule(&self.patch_schedule) {
+            return invalid(problem);
+        }
+        if !(1..=1000).contains(&self.snapshot_retention_days) {
+            return invalid(format!("snapshot_retention_days {} is outside 1..=1000", self.snapshot_retention_days));
+        }
         if !RETENTION_DAYS.contains(&self.log_retention_days) {
             return invalid(format!("log_retention_days {} is not one of {RETENTION_DAYS:?}", self.log_retention_days));
         }
@@ -152,12 +235,45 @@ impl StageConfig {
         Ok(())
     }
 
+    /// The host's pinned AMI (validated when the stages were parsed).
+    pub fn host_image(&self) -> HostImage {
+        HostImage::parse(&self.host_image).unwrap_or_else(|_| HostImage::Ami(self.host_image.clone()))
+    }
+
+    /// How to see whether a newer host image than the pinned one exists, for the
+    /// stage's region: `aws ssm get-parameter … --query 'Parameter.[Version,Value]'`.
+    /// The deploy engine prints it; moving to the newer image is one reviewed edit of
+    /// `host_image` in stages.toml (and replaces the host: the data volume stays).
+    pub fn newer_host_image_command(&self) -> String {
+        self.host_image().newer_image_command(&self.region)
+    }
+
     /// The `index`-th /24 of the stage's /16.
     pub fn subnet_cidr(&self, index: u8) -> String {
         let mut octets = self.vpc_cidr.split(['.', '/']);
         let (a, b) = (octets.next().unwrap_or("10"), octets.next().unwrap_or("0"));
         format!("{a}.{b}.{index}.0/24")
     }
+}
+
+/// A State Manager `cron(...)` expression: six fields (minutes hours day-of-month
+/// month day-of-week year), UTC. `rate(...)` is refused: a rate association also
+/// runs as soon as it is created or retargeted, that is while a new host is still
+/// booting, and `RebootIfNeeded` could then reboot it in the middle of its boot script.
+fn check_patch_schedule(schedule: &str) -> Result<(), String> {
+    let fields = schedule.strip_prefix("cron(").and_then(|rest| rest.strip_suffix(')')).map(str::split_whitespace);
+    let Some(fields) = fields else {
+        return Err(format!(
+            "patch_schedule {schedule:?} must be cron(minutes hours day-of-month month day-of-week year); \
+             rate(...) would also patch (and maybe reboot) a host while it boots"
+        ));
+    };
+    let fields: Vec<&str> = fields.collect();
+    let allowed = |f: &&str| f.bytes().all(|b| b.is_ascii_alphanumeric() || b"*?,-/#".contains(&b));
+    if fields.len() != 6 || !fields.iter().all(allowed) {
+        return Err(format!("patch_schedule {schedule:?} must have six cron fields, e.g. cron(0 4 ? * SUN *)"));
+    }
+    Ok(())
 }
 
 fn is_slash16(cidr: &str) -> bool {
@@ -194,6 +310,25 @@ mod tests {
     }
 
     #[test]
+    fn host_images_are_pinned_and_resolve_to_one_version() {
+        let pinned = HostImage::parse(&format!("resolve:ssm:{AL2023_ARM64_PARAMETER}:191")).unwrap();
+        assert_eq!(pinned, HostImage::SsmParameter { name: AL2023_ARM64_PARAMETER.to_owned(), version: 191 });
+        assert_eq!(pinned.image_id(), format!("{{{{resolve:ssm:{AL2023_ARM64_PARAMETER}:191}}}}"));
+        assert_eq!(HostImage::parse("ami-0ef3038e9b73a0746").unwrap().image_id(), "ami-0ef3038e9b73a0746");
+        for stage in StageConfig::from_toml(STAGES).unwrap() {
+            assert!(matches!(stage.host_image(), HostImage::SsmParameter { .. }), "{}", stage.name);
+            assert_eq!(
+                stage.newer_host_image_command(),
+                format!(
+                    "aws ssm get-parameter --region {} --name {AL2023_ARM64_PARAMETER} \
+                     --query 'Parameter.[Version,Value]' --output text",
+                    stage.region
+                )
+            );
+        }
+    }
+
+    #[test]
     fn an_unknown_stage_is_an_error() {
         assert!(matches!(StageConfig::named(STAGES, "qa"), Err(StageError::Unknown(name)) if name == "qa"));
     }
@@ -212,7 +347,7 @@ mod tests {
 
     #[test]
     fn invalid_settings_are_rejected_with_the_stage_and_the_problem() {
-        let cases = [
+        let cases: [(&str, &str, &str); 15] = [
             ("log_retention_days", "10", "log_retention_days 10"),
             ("instance_type", "\"t3.micro\"", "Graviton"),
             ("vpc_cidr", "\"10.1.2.0/24\"", "vpc_cidr"),
@@ -221,6 +356,13 @@ mod tests {
             ("notifications", "{ emails = [], sms = [\"0123\"] }", "E.164"),
             ("transform", "{ memory_mb = 64, timeout_seconds = 10 }", "transform.memory_mb"),
             ("load", "{ memory_mb = 256, timeout_seconds = 901 }", "load.timeout_seconds"),
+            ("host_image", &format!("\"resolve:ssm:{AL2023_ARM64_PARAMETER}\""), "newest image on every deploy"),
+            ("host_image", &format!("\"{AL2023_ARM64_PARAMETER}\""), "neither an ami-"),
+            ("host_image", "\"resolve:ssm:/aws/service/ami-amazon-linux-latest/x:latest\"", "no parameter version"),
+            ("host_image", "\"ami-12345\"", "not an AMI id"),
+            ("patch_schedule", "\"rate(7 days)\"", "while it boots"),
+            ("patch_schedule", "\"cron(0 4 * *)\"", "six cron fields"),
+            ("snapshot_retention_days", "0", "snapshot_retention_days 0"),
         ];
         for (key, value, expected) in cases {
             let error = StageConfig::from_toml(&with(key, value)).unwrap_err().to_string();

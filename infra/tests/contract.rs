@@ -21,7 +21,8 @@ fn parameters_and_outputs_have_the_agreed_names() {
     assert_eq!(ARTIFACT_BUCKET, "ArtifactBucket");
     assert_eq!(CODE_KEY_PARAMETERS, FUNCTIONS.map(|f| f.code_key_parameter()));
     for (_, template) in templates() {
-        let mut parameters = BTreeSet::from([ARTIFACT_BUCKET, "HostImageId"]);
+        // The host's image is pinned in stages.toml, not a parameter a deploy could override.
+        let mut parameters = BTreeSet::from([ARTIFACT_BUCKET]);
         parameters.extend(CODE_KEY_PARAMETERS);
         assert_eq!(keys(&template["Parameters"]), parameters);
         let mut outputs = BTreeSet::from([
@@ -41,6 +42,51 @@ fn parameters_and_outputs_have_the_agreed_names() {
         for function in FUNCTIONS {
             let output = &template["Outputs"][function.name_output()]["Value"];
             assert_eq!(target(output), Some(function.logical_id()));
+        }
+    }
+}
+
+/// What the deploy engine's gate reads: `Resources.<id>.Metadata.zipster.stateful`,
+/// one sentence, on exactly the resources whose replacement or deletion loses state.
+#[test]
+fn exactly_the_stateful_resources_carry_the_stateful_marker() {
+    assert_eq!(zipster_infra::model::STATEFUL_METADATA, ["zipster", "stateful"]);
+    let expected = BTreeSet::from([
+        "DatabaseHost",
+        "DatabaseVolume",
+        "DatabaseSecret",
+        "DeadLetterQueue",
+        "InputBucket",
+        "StagingBucket",
+        "ErrorsBucket",
+        "LogsBucket",
+    ]);
+    for (stage, template) in templates() {
+        let mut marked = BTreeSet::new();
+        for (id, resource) in template["Resources"].as_object().unwrap() {
+            let Some(reason) = resource.get("Metadata").and_then(|m| m.get("zipster")) else { continue };
+            assert_eq!(keys(reason), BTreeSet::from(["stateful"]), "{}: {id}", stage.name);
+            let reason = reason["stateful"].as_str().unwrap();
+            assert!(reason.len() > 20 && reason.ends_with('.'), "{}: {id}: {reason:?} is not a sentence", stage.name);
+            marked.insert(id.as_str());
+        }
+        assert_eq!(marked, expected, "{}", stage.name);
+        let buckets: BTreeSet<&str> = resources(&template, "AWS::S3::Bucket").into_iter().map(|(id, _)| id).collect();
+        assert!(buckets.is_subset(&marked), "{}: every bucket is stateful", stage.name);
+    }
+}
+
+#[test]
+fn buckets_are_retained_and_the_data_volume_leaves_a_snapshot() {
+    for (stage, template) in templates() {
+        for (id, resource) in template["Resources"].as_object().unwrap() {
+            let policies = (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy"));
+            let expected = match resource["Type"].as_str().unwrap() {
+                "AWS::S3::Bucket" => (Some(&json!("Retain")), Some(&json!("Retain"))),
+                "AWS::EC2::Volume" => (Some(&json!("Snapshot")), Some(&json!("Snapshot"))),
+                _ => (None, None),
+            };
+            assert_eq!(policies, expected, "{}: {id}", stage.name);
         }
     }
 }

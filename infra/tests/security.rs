@@ -8,9 +8,10 @@ mod support;
 use std::panic::AssertUnwindSafe;
 
 use serde_json::{Value, json};
-use support::{as_list, references, resources, statements, target, templates, walk};
-use zipster_infra::StageConfig;
+use support::{as_list, boot_script_mut, references, resources, statements, target, templates, user_data, walk};
 use zipster_infra::constructs::function::VPC_ENI_ACTIONS;
+use zipster_infra::constructs::host::DESCRIBE_ACTIONS;
+use zipster_infra::{HostImage, StageConfig};
 
 fn every_bucket_is_private_encrypted_versioned_and_tls_only(stage: &StageConfig, template: &Value) {
     let buckets = resources(template, "AWS::S3::Bucket");
@@ -112,8 +113,16 @@ fn iam_allows_no_wildcard_actions_and_no_wildcard_resources_except_vpc_networkin
             assert!(!action.contains('*'), "{}: wildcard action {action:?} in {statement}", stage.name);
         }
         if as_list(&statement["Resource"]).contains(&&json!("*")) {
-            let all_eni = actions.iter().all(|a| VPC_ENI_ACTIONS.contains(&a.as_str().unwrap_or_default()));
-            assert!(all_eni, "{}: resource * for actions that accept ARNs: {statement}", stage.name);
+            // EC2 authorizes these on `*` only: Lambda's network interfaces, the host's DescribeVolumes.
+            let only_on_all = |a: &&Value| {
+                let a = a.as_str().unwrap_or_default();
+                VPC_ENI_ACTIONS.contains(&a) || DESCRIBE_ACTIONS.contains(&a)
+            };
+            assert!(
+                actions.iter().all(only_on_all),
+                "{}: resource * for actions that accept ARNs: {statement}",
+                stage.name
+            );
         }
         if statement["Principal"] == "*" || statement["Principal"]["AWS"] == "*" {
             panic!("{}: allow to anyone: {statement}", stage.name);
@@ -153,8 +162,7 @@ fn no_secret_is_written_in_the_template(stage: &StageConfig, template: &Value) {
     assert!(secret.get("SecretString").is_none());
     assert_eq!(secret["GenerateSecretString"]["GenerateStringKey"], "password");
     // The boot script reads the password at boot; it never embeds one.
-    let script =
-        &template["Resources"]["DatabaseHost"]["Properties"]["UserData"]["Fn::Base64"]["Fn::Sub"].as_str().unwrap();
+    let script = user_data(template);
     assert!(script.contains("secretsmanager get-secret-value"), "{}", stage.name);
     assert!(!script.contains("set -x"), "{}: user data would log the password", stage.name);
     for line in script.lines().filter(|l| l.contains("IDENTIFIED BY")) {
@@ -208,10 +216,7 @@ fn every_function_has_an_on_failure_queue_an_error_alarm_and_its_own_log_group(s
     assert!(dead_letter_alarm, "{}", stage.name);
 }
 
-fn the_host_requires_imdsv2_encrypts_its_disk_and_uses_the_public_al2023_parameter(
-    stage: &StageConfig,
-    template: &Value,
-) {
+fn the_host_requires_imdsv2_encrypts_its_disks_and_runs_a_pinned_image(stage: &StageConfig, template: &Value) {
     let host = &template["Resources"]["DatabaseHost"]["Properties"];
     let launch_template_id = target(&host["LaunchTemplate"]["LaunchTemplateId"]).unwrap();
     let metadata = &template["Resources"][launch_template_id]["Properties"]["LaunchTemplateData"]["MetadataOptions"];
@@ -219,10 +224,24 @@ fn the_host_requires_imdsv2_encrypts_its_disk_and_uses_the_public_al2023_paramet
     for mapping in as_list(&host["BlockDeviceMappings"]) {
         assert_eq!(mapping["Ebs"]["Encrypted"], true, "{}", stage.name);
     }
-    let image = target(&host["ImageId"]).unwrap();
-    let parameter = &template["Parameters"][image];
-    assert_eq!(parameter["Type"], "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>");
-    assert_eq!(parameter["Default"], "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64");
+    for (id, volume) in resources(template, "AWS::EC2::Volume") {
+        assert_eq!(volume["Properties"]["Encrypted"], true, "{}: {id}", stage.name);
+    }
+    // One image, named in the template: an AMI id, or one version of an SSM parameter.
+    let image = host["ImageId"].as_str().unwrap_or_else(|| panic!("{}: ImageId is not literal", stage.name));
+    let pinned = match image.strip_prefix("{{resolve:ssm:").and_then(|r| r.strip_suffix("}}")) {
+        Some(reference) => HostImage::parse(&format!("resolve:ssm:{reference}")),
+        None => HostImage::parse(image),
+    };
+    assert!(pinned.is_ok(), "{}: ImageId {image} is not pinned: {pinned:?}", stage.name);
+    assert_eq!(image, stage.host_image().image_id(), "{}", stage.name);
+    let parameters = template["Parameters"].as_object().unwrap();
+    assert!(parameters.values().all(|p| !p["Type"].as_str().unwrap().contains("Image")), "{}", stage.name);
+    walk(template, None, &mut |_, value| {
+        if let Some(text) = value.as_str().filter(|t| t.contains("ami-amazon-linux-latest")) {
+            assert!(text.contains("{{resolve:ssm:") && text.ends_with("}}"), "{}: {text}", stage.name);
+        }
+    });
     assert!(host["InstanceType"].as_str().unwrap().contains("g."), "{}: arm64 AMI needs a Graviton type", stage.name);
 }
 
@@ -322,9 +341,9 @@ fn every_function_has_an_on_failure_queue_an_error_alarm_and_its_own_log_group_i
 }
 
 #[test]
-fn the_host_requires_imdsv2_encrypts_its_disk_and_uses_the_public_al2023_parameter_in_every_stage() {
+fn the_host_requires_imdsv2_encrypts_its_disks_and_runs_a_pinned_image_in_every_stage() {
     for (stage, template) in templates() {
-        the_host_requires_imdsv2_encrypts_its_disk_and_uses_the_public_al2023_parameter(&stage, &template);
+        the_host_requires_imdsv2_encrypts_its_disks_and_runs_a_pinned_image(&stage, &template);
     }
 }
 
@@ -432,7 +451,7 @@ fn the_checks_reject_insecure_templates() {
             "a password in user data",
             no_secret_is_written_in_the_template,
             Box::new(|t| {
-                let script = &mut t["Resources"]["DatabaseHost"]["Properties"]["UserData"]["Fn::Base64"]["Fn::Sub"];
+                let script = boot_script_mut(t);
                 let leaked = script.as_str().unwrap().replace("IDENTIFIED BY '$password'", "IDENTIFIED BY 'hunter2'");
                 *script = json!(leaked);
             }),
@@ -455,8 +474,34 @@ fn the_checks_reject_insecure_templates() {
             Box::new(|t| role_statements(t)[0]["Resource"] = json!(["arn:aws:logs:*:*:*"])),
         ),
         (
+            "an unencrypted data volume",
+            the_host_requires_imdsv2_encrypts_its_disks_and_runs_a_pinned_image,
+            Box::new(|t| t["Resources"]["DatabaseVolume"]["Properties"]["Encrypted"] = json!(false)),
+        ),
+        (
+            "the latest AMI without a version",
+            the_host_requires_imdsv2_encrypts_its_disks_and_runs_a_pinned_image,
+            Box::new(|t| {
+                t["Resources"]["DatabaseHost"]["Properties"]["ImageId"] =
+                    json!("{{resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64}}")
+            }),
+        ),
+        (
+            "an AMI from a template parameter",
+            the_host_requires_imdsv2_encrypts_its_disks_and_runs_a_pinned_image,
+            Box::new(|t| t["Resources"]["DatabaseHost"]["Properties"]["ImageId"] = json!({"Ref": "HostImageId"})),
+        ),
+        (
+            "a wildcard resource for the host's AttachVolume",
+            iam_allows_no_wildcard_actions_and_no_wildcard_resources_except_vpc_networking,
+            Box::new(|t| {
+                let role = &mut t["Resources"]["DatabaseHostRole"]["Properties"];
+                role["Policies"][0]["PolicyDocument"]["Statement"][1]["Resource"] = json!("*");
+            }),
+        ),
+        (
             "IMDSv1",
-            the_host_requires_imdsv2_encrypts_its_disk_and_uses_the_public_al2023_parameter,
+            the_host_requires_imdsv2_encrypts_its_disks_and_runs_a_pinned_image,
             Box::new(|t| {
                 let data = &mut t["Resources"]["DatabaseHostLaunchTemplate"]["Properties"]["LaunchTemplateData"];
                 data["MetadataOptions"]["HttpTokens"] = json!("optional");

@@ -1,5 +1,6 @@
 //! A private bucket: SSE-S3, all public access blocked, ACLs disabled, TLS-only
-//! policy, versioned, with lifecycle rules and access logs.
+//! policy, versioned, with lifecycle rules and access logs; retained by a stack
+//! deletion or replacement, and marked stateful.
 
 use crate::model::iam::{PolicyDocument, Principal, Statement};
 use crate::model::s3::{
@@ -7,7 +8,7 @@ use crate::model::s3::{
     LoggingConfiguration, NoncurrentVersionExpiration, NotificationConfiguration, OwnershipControls,
     PublicAccessBlockConfiguration, TopicConfiguration, Transition, VersioningConfiguration,
 };
-use crate::model::{Expr, Resource, Template};
+use crate::model::{Expr, RemovalPolicy, Resource, Template};
 use crate::stage::StageConfig;
 
 use super::topic::TopicRef;
@@ -21,6 +22,8 @@ pub struct PrivateBucket<'a> {
     pub id: &'a str,
     /// The middle of the physical name: `zipster-<stage>-<purpose>-<account>-<region>`.
     pub purpose: &'a str,
+    /// One sentence: what the bucket holds (its `zipster.stateful` marker).
+    pub holds: &'a str,
     /// Move current objects to Standard-IA after this many days (at least 30).
     pub infrequent_access_after_days: Option<u32>,
     pub expire_after_days: Option<u32>,
@@ -128,7 +131,11 @@ impl PrivateBucket<'_> {
             }),
             tags: tags(stage),
         };
+        // Retained by a stack deletion or a replacement: `destroy` empties and deletes
+        // the buckets only when told to.
         let mut bucket = Resource::from(bucket)
+            .removal_policy(RemovalPolicy::Retain)
+            .stateful(self.holds)
             .checkov_skip(
                 "CKV_AWS_144",
                 "Cross-region replication is not needed: inputs can be re-sent and outputs rebuilt.",

@@ -1,7 +1,8 @@
 //! The private network: a VPC with two private subnets and no internet route.
 //! AWS APIs are reached through endpoints (an S3 gateway, which also serves the
 //! Amazon Linux package repositories, and interface endpoints for SNS, Secrets
-//! Manager and Session Manager), so no NAT gateway is needed.
+//! Manager, Session Manager and, for the host's data volume, EC2), so no NAT gateway
+//! is needed.
 
 use crate::model::ec2::{
     FlowLog, RouteTable, Rule, SecurityGroup, SecurityGroupEgress, SecurityGroupIngress, Subnet,
@@ -14,8 +15,11 @@ use crate::stage::StageConfig;
 use super::bucket::BucketRefs;
 use super::tags;
 
-/// The interface endpoint the host's boot script needs: `(logical ID prefix, service)`.
+/// The interface endpoints the host's boot script needs: `(logical ID prefix, service)`.
 const SECRETS_MANAGER_ENDPOINT: (&str, &str) = ("SecretsManager", "secretsmanager");
+/// The EC2 API, for the host attaching its data volume at boot. Only the host calls
+/// it, so its network interface is in the host's subnet only (half the cost).
+const EC2_ENDPOINT: (&str, &str) = ("Ec2", "ec2");
 /// The other interface endpoints.
 const INTERFACE_ENDPOINTS: [(&str, &str); 4] =
     [("Sns", "sns"), ("Ssm", "ssm"), ("SsmMessages", "ssmmessages"), ("Ec2Messages", "ec2messages")];
@@ -50,14 +54,17 @@ impl SecurityGroupRef {
 
 /// A private subnet and its route-table association: what runs in the subnet and
 /// needs S3 (through the gateway endpoint's route) waits for the association.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SubnetRef {
     pub logical_id: String,
     pub route_table_association: String,
+    /// The subnet's zone (`Fn::Select [i, Fn::GetAZs ""]`), for what must sit beside
+    /// what runs in it (the host's data volume).
+    pub availability_zone: Expr,
 }
 
 /// What the network offers the resources inside it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Network {
     pub subnets: Vec<SubnetRef>,
     /// The functions' group: admitted by the database and the endpoints.
@@ -67,6 +74,8 @@ pub struct Network {
     /// S3, and through it the Amazon Linux package repositories.
     pub s3_gateway_endpoint: String,
     pub secrets_manager_endpoint: String,
+    /// In the first subnet only: the host's.
+    pub ec2_endpoint: String,
 }
 
 impl Network {
@@ -113,13 +122,14 @@ pub fn add(template: &mut Template, stage: &StageConfig, logs: &BucketRefs) -> N
         let subnet = SubnetRef {
             logical_id: subnet.to_owned(),
             route_table_association: format!("{subnet}RouteTableAssociation"),
+            availability_zone: Expr::availability_zone(u32::from(index)),
         };
         template.add(
             &subnet.logical_id,
             Subnet {
                 vpc_id: vpc.clone(),
                 cidr_block: stage.subnet_cidr(index),
-                availability_zone: Expr::availability_zone(u32::from(index)),
+                availability_zone: subnet.availability_zone.clone(),
                 map_public_ip_on_launch: false,
                 tags: tags(stage),
             },
@@ -142,6 +152,7 @@ pub fn add(template: &mut Template, stage: &StageConfig, logs: &BucketRefs) -> N
         database_security_group: SecurityGroupRef::new(DATABASE_SECURITY_GROUP),
         s3_gateway_endpoint: "S3GatewayEndpoint".to_owned(),
         secrets_manager_endpoint: endpoint_id(SECRETS_MANAGER_ENDPOINT.0),
+        ec2_endpoint: endpoint_id(EC2_ENDPOINT.0),
     };
     template.add(
         &network.s3_gateway_endpoint,
@@ -155,7 +166,9 @@ pub fn add(template: &mut Template, stage: &StageConfig, logs: &BucketRefs) -> N
             security_group_ids: Vec::new(),
         },
     );
-    for (id, service) in [SECRETS_MANAGER_ENDPOINT].into_iter().chain(INTERFACE_ENDPOINTS) {
+    let host_subnet = vec![Expr::reference(&network.subnets[0].logical_id)];
+    for (id, service) in [SECRETS_MANAGER_ENDPOINT, EC2_ENDPOINT].into_iter().chain(INTERFACE_ENDPOINTS) {
+        let subnet_ids = if id == EC2_ENDPOINT.0 { host_subnet.clone() } else { network.subnet_ids() };
         template.add(
             endpoint_id(id),
             VpcEndpoint {
@@ -164,7 +177,7 @@ pub fn add(template: &mut Template, stage: &StageConfig, logs: &BucketRefs) -> N
                 vpc_endpoint_type: "Interface",
                 private_dns_enabled: Some(true),
                 route_table_ids: Vec::new(),
-                subnet_ids: network.subnet_ids(),
+                subnet_ids,
                 security_group_ids: vec![group_id(ENDPOINT_SECURITY_GROUP)],
             },
         );

@@ -195,3 +195,14 @@ pub struct Ebs {
     pub encrypted: bool,
     pub delete_on_termination: bool,
 }
+
+/// An EBS volume of its own (the database's), outliving any one instance.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Volume {
+    pub availability_zone: Expr,
+    pub size: u32,
+    pub volume_type: &'static str,
+    pub encrypted: bool,
+    pub tags: Vec<Tag>,
+}

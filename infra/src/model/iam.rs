@@ -25,11 +25,13 @@ pub enum Effect {
     Deny,
 }
 
-/// `{"Service": ...}`, or `"*"` (only for deny statements and service-principal
-/// conditions such as TLS-only bucket policies).
+/// `{"Service": ...}`, `{"AWS": <role ARN>}`, or `"*"` (only for deny statements and
+/// service-principal conditions such as TLS-only bucket policies).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Principal {
     Service(String),
+    #[serde(rename = "AWS")]
+    Aws(Expr),
     #[serde(untagged)]
     Anyone(&'static str),
 }
@@ -37,6 +39,11 @@ pub enum Principal {
 impl Principal {
     pub fn service(name: impl Into<String>) -> Self {
         Self::Service(name.into())
+    }
+
+    /// An IAM principal of this account, e.g. a role's `Fn::GetAtt [Role, Arn]`.
+    pub fn aws(arn: Expr) -> Self {
+        Self::Aws(arn)
     }
 
     pub fn anyone() -> Self {

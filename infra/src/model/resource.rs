@@ -1,19 +1,39 @@
 use std::collections::BTreeSet;
 
-use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 use serde_json::Value;
 
-use super::{cloudwatch, ec2, iam, lambda, logs, s3, secretsmanager, sns, sqs};
+use super::{cloudwatch, dlm, ec2, iam, lambda, logs, s3, secretsmanager, sns, sqs, ssm};
+
+/// What CloudFormation does with a resource's physical resource when the stack is
+/// deleted (`DeletionPolicy`) or the resource is replaced (`UpdateReplacePolicy`):
+/// the CDK's `RemovalPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum RemovalPolicy {
+    /// The default: the physical resource goes with the logical one.
+    Delete,
+    /// The physical resource is left behind, outside the stack.
+    Retain,
+    /// A final snapshot is taken, then the resource is deleted (volumes, databases).
+    Snapshot,
+}
 
 /// One entry of `Resources`: typed properties plus the resource attributes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resource {
     pub properties: Properties,
     pub depends_on: BTreeSet<String>,
-    /// Resource metadata, e.g. `checkov.skip` with the reason a check does not apply.
+    /// Resource metadata, e.g. `checkov.skip` with the reason a check does not apply,
+    /// and `zipster.stateful` (see [`Resource::stateful`]).
     pub metadata: Option<Value>,
-    pub deletion_policy: Option<&'static str>,
+    pub deletion_policy: Option<RemovalPolicy>,
+    pub update_replace_policy: Option<RemovalPolicy>,
 }
+
+/// Where [`Resource::stateful`] writes its reason: `Metadata.zipster.stateful`, which
+/// the deploy engine reads to refuse replacing or deleting the resource unless told.
+pub const STATEFUL_METADATA: [&str; 2] = ["zipster", "stateful"];
 
 impl Resource {
     pub fn type_name(&self) -> &str {
@@ -25,22 +45,68 @@ impl Resource {
         self
     }
 
+    /// `DeletionPolicy`: what a stack deletion does with the physical resource.
+    pub fn deletion_policy(mut self, policy: RemovalPolicy) -> Self {
+        self.deletion_policy = Some(policy);
+        self
+    }
+
+    /// `UpdateReplacePolicy`: what a replacement does with the old physical resource.
+    pub fn update_replace_policy(mut self, policy: RemovalPolicy) -> Self {
+        self.update_replace_policy = Some(policy);
+        self
+    }
+
+    /// Both `DeletionPolicy` and `UpdateReplacePolicy`.
+    pub fn removal_policy(self, policy: RemovalPolicy) -> Self {
+        self.deletion_policy(policy).update_replace_policy(policy)
+    }
+
+    /// Marks the resource as holding state that a replacement or deletion would
+    /// destroy: `Metadata: {"zipster": {"stateful": reason}}`, `reason` being one
+    /// sentence saying why. The deploy engine refuses such a change unless told.
+    pub fn stateful(mut self, reason: &str) -> Self {
+        let [section, key] = STATEFUL_METADATA;
+        if let Some(zipster) = self.metadata_section(section).as_object_mut() {
+            zipster.insert(key.to_owned(), Value::String(reason.to_owned()));
+        }
+        self
+    }
+
     /// Skips a checkov check on this resource; `reason` says why it does not apply.
     pub fn checkov_skip(mut self, id: &str, reason: &str) -> Self {
-        let metadata = self.metadata.get_or_insert_with(|| serde_json::json!({}));
-        if let Some(map) = metadata.as_object_mut() {
-            let checkov = map.entry("checkov").or_insert_with(|| serde_json::json!({ "skip": [] }));
-            if let Some(skips) = checkov.get_mut("skip").and_then(Value::as_array_mut) {
+        let checkov = self.metadata_section("checkov");
+        if let Some(map) = checkov.as_object_mut() {
+            let skips = map.entry("skip").or_insert_with(|| serde_json::json!([]));
+            if let Some(skips) = skips.as_array_mut() {
                 skips.push(serde_json::json!({ "id": id, "comment": reason }));
             }
         }
         self
     }
+
+    /// `Metadata.<name>`, created as an empty object if missing.
+    fn metadata_section(&mut self, name: &str) -> &mut Value {
+        let metadata = self.metadata.get_or_insert_with(|| serde_json::json!({}));
+        if !metadata.is_object() {
+            *metadata = serde_json::json!({});
+        }
+        match metadata {
+            Value::Object(map) => map.entry(name).or_insert_with(|| serde_json::json!({})),
+            other => other,
+        }
+    }
 }
 
 impl<P: Into<Properties>> From<P> for Resource {
     fn from(properties: P) -> Self {
-        Self { properties: properties.into(), depends_on: BTreeSet::new(), metadata: None, deletion_policy: None }
+        Self {
+            properties: properties.into(),
+            depends_on: BTreeSet::new(),
+            metadata: None,
+            deletion_policy: None,
+            update_replace_policy: None,
+        }
     }
 }
 
@@ -52,8 +118,10 @@ impl Serialize for Resource {
             map.serialize_entry("DependsOn", &self.depends_on)?;
         }
         if let Some(policy) = self.deletion_policy {
-            map.serialize_entry("DeletionPolicy", policy)?;
-            map.serialize_entry("UpdateReplacePolicy", policy)?;
+            map.serialize_entry("DeletionPolicy", &policy)?;
+        }
+        if let Some(policy) = self.update_replace_policy {
+            map.serialize_entry("UpdateReplacePolicy", &policy)?;
         }
         if let Some(metadata) = &self.metadata {
             map.serialize_entry("Metadata", metadata)?;
@@ -126,5 +194,54 @@ resource_types! {
     FlowLog(ec2::FlowLog) = "AWS::EC2::FlowLog",
     LaunchTemplate(ec2::LaunchTemplate) = "AWS::EC2::LaunchTemplate",
     Instance(ec2::Instance) = "AWS::EC2::Instance",
+    Volume(ec2::Volume) = "AWS::EC2::Volume",
+    Association(ssm::Association) = "AWS::SSM::Association",
+    LifecyclePolicy(dlm::LifecyclePolicy) = "AWS::DLM::LifecyclePolicy",
     Secret(secretsmanager::Secret) = "AWS::SecretsManager::Secret",
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn queue() -> Resource {
+        Resource::from(sqs::Queue {
+            queue_name: "q".to_owned(),
+            message_retention_period: 60,
+            sqs_managed_sse_enabled: true,
+            tags: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn removal_policies_and_the_stateful_marker_serialize_as_cloudformation_attributes() {
+        let resource = queue()
+            .checkov_skip("CKV_1", "why not")
+            .stateful("holds failed events")
+            .deletion_policy(RemovalPolicy::Retain)
+            .update_replace_policy(RemovalPolicy::Snapshot);
+        let json = serde_json::to_value(&resource).unwrap();
+        assert_eq!(json["DeletionPolicy"], "Retain");
+        assert_eq!(json["UpdateReplacePolicy"], "Snapshot");
+        assert_eq!(json["Metadata"]["zipster"], json!({"stateful": "holds failed events"}));
+        assert_eq!(json["Metadata"]["checkov"]["skip"], json!([{"id": "CKV_1", "comment": "why not"}]));
+        let text = serde_json::to_string(&resource).unwrap();
+        let at = |key: &str| text.find(&format!("\"{key}\"")).unwrap();
+        let order = ["Type", "DeletionPolicy", "UpdateReplacePolicy", "Metadata", "Properties"].map(at);
+        assert!(order.is_sorted(), "{text}");
+    }
+
+    #[test]
+    fn a_resource_without_attributes_has_none() {
+        let json = serde_json::to_value(queue().removal_policy(RemovalPolicy::Delete)).unwrap();
+        assert_eq!(
+            (json["DeletionPolicy"].as_str(), json["UpdateReplacePolicy"].as_str()),
+            (Some("Delete"), Some("Delete"))
+        );
+        let json = serde_json::to_value(queue()).unwrap();
+        assert!(json.get("DeletionPolicy").is_none() && json.get("Metadata").is_none());
+    }
 }

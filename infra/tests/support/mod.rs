@@ -84,3 +84,17 @@ pub fn references(resource: &Value) -> Vec<String> {
     found.retain(|id| !id.starts_with("AWS::") && !id.starts_with('!'));
     found
 }
+
+/// The host's user data as the instance receives it (before base64): the literal
+/// parts and the `Fn::Sub` texts of its `Fn::Join`, in order.
+pub fn user_data(template: &Value) -> String {
+    let user_data = &template["Resources"]["DatabaseHost"]["Properties"]["UserData"]["Fn::Base64"];
+    let parts = user_data["Fn::Join"][1].as_array().expect("the user data is an Fn::Join");
+    parts.iter().map(|part| part.as_str().or_else(|| part["Fn::Sub"].as_str()).expect("a text part")).collect()
+}
+
+/// The user data's `Fn::Sub` part (the boot script after the disk script's install).
+pub fn boot_script_mut(template: &mut Value) -> &mut Value {
+    let parts = &mut template["Resources"]["DatabaseHost"]["Properties"]["UserData"]["Fn::Base64"]["Fn::Join"][1];
+    parts.as_array_mut().unwrap().iter_mut().find(|p| p.get("Fn::Sub").is_some()).unwrap().get_mut("Fn::Sub").unwrap()
+}
