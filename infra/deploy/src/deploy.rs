@@ -65,6 +65,8 @@ pub struct DeployReport {
     pub events: Vec<EventLine>,
     pub outputs: BTreeMap<String, String>,
     pub outputs_file: Option<PathBuf>,
+    /// The command that shows whether a newer host image than the pinned one exists.
+    pub host_image_check: Option<String>,
 }
 
 /// Build, publish, plan, confirm, execute, follow, record the outputs. A change set
@@ -161,6 +163,7 @@ pub async fn deploy_allowing(
     let (change_set_id, stack_id, changes) = match changeset::create(clients, &request).await? {
         Plan::NoChanges => {
             ui.step(&format!("no changes: {stack} is up to date"));
+            report.host_image_check = Some(host_image_check(stage, ui));
             report.outputs = stack_outputs(clients, &stack).await?;
             report.outputs_file = Some(write_outputs(&options.root, stage, &report.outputs)?);
             return Ok(report);
@@ -207,6 +210,7 @@ pub async fn deploy_allowing(
     let finished = events::follow(clients, &stack_id, after.as_deref(), options.poll, ui).await?;
     report.events = finished.events;
     report.outcome = if create { Outcome::Created } else { Outcome::Updated };
+    report.host_image_check = Some(host_image_check(stage, ui));
     report.outputs = stack_outputs(clients, &stack).await?;
     report.outputs_file = Some(write_outputs(&options.root, stage, &report.outputs)?);
     Ok(report)
@@ -232,7 +236,16 @@ fn report(
         events: Vec::new(),
         outputs: BTreeMap::new(),
         outputs_file: None,
+        host_image_check: None,
     }
+}
+
+/// One line after a deploy: the pinned host image and the command that tells whether
+/// a newer one exists (run by the user: the engine has no SSM client, by design).
+fn host_image_check(stage: &StageConfig, ui: &mut dyn Ui) -> String {
+    let command = stage.newer_host_image_command();
+    ui.step(&format!("host image pinned to {}; a newer one? {command}", stage.host_image));
+    command
 }
 
 /// Every function must have exactly one artifact.

@@ -230,3 +230,150 @@ fn instance_state(moto: &MotoServer, instance_id: &str) -> String {
     let output = std::process::Command::new(python).arg("-c").arg(script).output().unwrap();
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
+
+/// The local stage's settings under `name`, with `edit` applied to stages.toml's text.
+fn edited_stage(name: &str, edit: impl Fn(&str) -> String) -> StageConfig {
+    let text = std::fs::read_to_string(project_root().join("infra/stages.toml")).unwrap();
+    StageConfig::named(&edit(&text.replace("[local]", &format!("[{name}]"))), name).unwrap()
+}
+
+/// Stand-in code: the gate and destroy do not care what the functions run.
+fn stand_in_artifacts() -> Vec<Artifact> {
+    zipster_infra::FUNCTIONS.iter().map(|f| Artifact::from_binary(f.name, f.name.as_bytes()).unwrap()).collect()
+}
+
+/// The first `host_image = "…"` of stages.toml (the local stage's) pinned elsewhere.
+fn another_host_image(text: &str) -> String {
+    let start = text.find("\nhost_image = ").expect("stages.toml pins host_image") + 1;
+    let end = start + text[start..].find('\n').unwrap();
+    let line = &text[start..end];
+    let (head, version) = line.trim_end_matches('"').rsplit_once(':').unwrap();
+    let older = version.parse::<u32>().unwrap() - 1;
+    format!("{}{head}:{older}\"{}", &text[..start], &text[end..])
+}
+
+async fn deployed_image(clients: &StageClients, stack: &str) -> serde_json::Value {
+    let template = deploy::deployed_template(clients, stack).await.unwrap().unwrap();
+    template["Resources"]["DatabaseHost"]["Properties"]["ImageId"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deploy_never_replaces_state_unless_told_by_name_and_destroy_keeps_the_data_unless_purged() {
+    let moto = MotoServer::start().unwrap();
+    let clients = StageClients::local(&moto.endpoint).await;
+    let stage = test_stage("gate");
+    let stack = "zipster-gate";
+    let mut yes = Recorder { answer: true, ..Recorder::default() };
+    let first = deploy::deploy(options(&stage, stand_in_artifacts()), &clients, &mut yes).await.unwrap();
+    assert_eq!(first.outcome, Outcome::Created);
+    assert!(first.changes.iter().all(|c| c.stateful.is_none()), "creating destroys nothing");
+    // One line says how to tell whether a newer host image exists (no SSM call here).
+    let check = first.host_image_check.clone().unwrap();
+    assert_eq!(check, stage.newer_host_image_command());
+    assert!(check.starts_with("aws ssm get-parameter"), "{check}");
+    assert_eq!(yes.lines.iter().filter(|l| l.contains(&check)).count(), 1, "{:?}", yes.lines);
+    let before = deployed_image(&clients, stack).await;
+    let volume = physical_id(&clients, stack, "DatabaseVolume").await;
+
+    // A new host image replaces the host: marked in the dry run and in diff.
+    let new_image = edited_stage("gate", another_host_image);
+    let dry = DeployOptions { dry_run: true, ..options(&new_image, stand_in_artifacts()) };
+    let mut ui = Recorder::default();
+    let planned = deploy::deploy(dry, &clients, &mut ui).await.unwrap();
+    assert_eq!(planned.outcome, Outcome::DryRun);
+    let host = planned.changes.iter().find(|c| c.logical_id == "DatabaseHost").unwrap();
+    assert_eq!(host.replacement.as_deref(), Some("True"));
+    assert!(host.stateful.is_some(), "{host:?}");
+    assert!(host.details.iter().any(|d| d.contains("ImageId")), "{host:?}");
+    assert!(ui.lines.iter().any(|l| l.contains("Modify!  DatabaseHost") && l.contains("! stateful")), "{:?}", ui.lines);
+    let diff = deploy::diff(&new_image, &clients, POLL, &mut Recorder::default()).await.unwrap();
+    assert!(diff.iter().any(|c| c.logical_id == "DatabaseHost" && c.stateful.is_some()), "{diff:?}");
+
+    // Under --yes it is refused, by name, and nothing runs.
+    let mut yes = Recorder { answer: true, ..Recorder::default() };
+    let refused = deploy::deploy(options(&new_image, stand_in_artifacts()), &clients, &mut yes).await.unwrap_err();
+    let message = refused.to_string();
+    assert!(message.contains("refused") && message.contains("--allow-replace DatabaseHost"), "{message}");
+    assert!(!message.contains('\n'), "{message}");
+    assert_eq!(deployed_image(&clients, stack).await, before, "the refused change set ran");
+    let change_sets = clients.cloudformation.list_change_sets().stack_name(stack).send().await.unwrap();
+    let available =
+        change_sets.summaries().iter().filter(|s| s.execution_status().is_some_and(|e| e.as_str() == "AVAILABLE"));
+    assert_eq!(available.count(), 0, "the refused change set is deleted");
+    // Allowing another resource does not let this one through.
+    let other = ["InputBucket".to_owned()];
+    let still = deploy::deploy_allowing(options(&new_image, stand_in_artifacts()), &other, &clients, &mut yes).await;
+    assert!(still.is_err());
+
+    // Named, it goes through.
+    let allow = ["DatabaseHost".to_owned()];
+    let allowed =
+        deploy::deploy_allowing(options(&new_image, stand_in_artifacts()), &allow, &clients, &mut yes).await.unwrap();
+    assert_eq!(allowed.outcome, Outcome::Updated);
+    assert_eq!(allowed.allowed_replacements, allow);
+    assert_ne!(deployed_image(&clients, stack).await, before);
+    // A new host; the data volume is the same one (the host attaches it at boot,
+    // which moto does not run).
+    assert_ne!(allowed.outputs["DatabaseInstanceId"], first.outputs["DatabaseInstanceId"]);
+    assert_eq!(instance_state(&moto, &allowed.outputs["DatabaseInstanceId"]), "running");
+    assert_eq!(physical_id(&clients, stack, "DatabaseVolume").await, volume);
+
+    // Destroy without --purge-data: the stack goes, the retained buckets and their
+    // contents stay, and the report says how to delete them.
+    let input = allowed.outputs["InputBucketName"].clone();
+    put(&clients, &input, "feeds/keep.csv", "zipcode\n").await;
+    let destroy_options = |purge_data, confirm_stage: Option<&str>| DestroyOptions {
+        stage: new_image.clone(),
+        dry_run: false,
+        include_artifacts: false,
+        purge_data,
+        confirm_stage: confirm_stage.map(str::to_owned),
+        poll: POLL,
+    };
+    let mut ui = Recorder { answer: true, ..Recorder::default() };
+    let kept = destroy(destroy_options(false, None), &clients, &mut ui).await.unwrap();
+    assert!(kept.stack_deleted && !kept.purged);
+    assert!(kept.kept_buckets.contains(&input), "{kept:?}");
+    assert!(events::stack_status(&clients, stack).await.unwrap().is_none());
+    let object = clients.s3.head_object().bucket(&input).key("feeds/keep.csv").send().await;
+    assert!(object.is_ok(), "the kept bucket lost its contents");
+    assert!(kept.delete_later.iter().any(|c| c.contains("--purge-data --confirm-stage gate")), "{kept:?}");
+    assert!(ui.lines.iter().any(|l| l.starts_with("kept") && l.contains(&input)), "{:?}", ui.lines);
+    assert_eq!(kept.kept_snapshots_of, std::slice::from_ref(&volume));
+    assert_eq!(snapshot_count(&moto, &volume), 1, "the final snapshot of {volume}");
+    assert!(kept.delete_later.iter().any(|c| c.contains(&volume)), "{kept:?}");
+
+    // --purge-data: asked for the stage's name; a wrong one deletes nothing.
+    let mut wrong = Recorder { typed: Some("prod".to_owned()), ..Recorder::default() };
+    let declined = destroy(destroy_options(true, None), &clients, &mut wrong).await.unwrap();
+    assert!(declined.declined && bucket_exists(&clients, &input).await);
+    assert!(wrong.questions.iter().any(|q| q.contains("for good")), "{:?}", wrong.questions);
+    let mismatch = destroy(destroy_options(true, Some("prod")), &clients, &mut Recorder::default()).await;
+    assert!(mismatch.unwrap_err().to_string().contains("does not match"));
+    let mut typed = Recorder { typed: Some("gate".to_owned()), ..Recorder::default() };
+    let purged = destroy(destroy_options(true, None), &clients, &mut typed).await.unwrap();
+    assert!(purged.purged && purged.deleted_buckets.contains(&input), "{purged:?}");
+    for bucket in &kept.kept_buckets {
+        assert!(!bucket_exists(&clients, bucket).await, "{bucket} survived the purge");
+    }
+}
+
+async fn physical_id(clients: &StageClients, stack: &str, logical_id: &str) -> String {
+    let listed = clients.cloudformation.list_stack_resources().stack_name(stack).send().await.unwrap();
+    let resource = listed.stack_resource_summaries().iter().find(|r| r.logical_resource_id() == Some(logical_id));
+    resource.and_then(|r| r.physical_resource_id()).unwrap().to_owned()
+}
+
+/// How many snapshots moto's EC2 has of `volume_id` (through boto3, as above).
+fn snapshot_count(moto: &MotoServer, volume_id: &str) -> usize {
+    let script = format!(
+        "import boto3\nec2 = boto3.client('ec2', endpoint_url='{}', region_name='{LOCAL_REGION}', \
+         aws_access_key_id='testing', aws_secret_access_key='testing')\n\
+         r = ec2.describe_snapshots(Filters=[{{'Name': 'volume-id', 'Values': ['{volume_id}']}}])\n\
+         print(len(r['Snapshots']))",
+        moto.endpoint
+    );
+    let python = zipster_tools::venv::tool("python").unwrap();
+    let output = std::process::Command::new(python).arg("-c").arg(script).output().unwrap();
+    String::from_utf8_lossy(&output.stdout).trim().parse().unwrap_or(0)
+}

@@ -349,6 +349,30 @@ def volumes_keep_a_final_snapshot():
     ResourceMap._delete_resource = _delete_resource
 
 
+def instances_are_replaced_on_update():
+    """moto has no CloudFormation update handler for `AWS::EC2::Instance`: executing a
+    change set that modifies one drops it from the stack, and every `Fn::GetAtt` on
+    it then fails (HTTP 500 on DescribeStacks). CloudFormation replaces the instance
+    (a new ImageId) or updates it in place; this replaces it, for any change: a new
+    instance from the new properties first, then the old one terminated, in
+    CloudFormation's order."""
+    from moto.cloudformation import parsing
+
+    original = parsing.parse_and_update_resource
+
+    def parse_and_update_resource(logical_id, resource_json, resources_map, account_id, region_name):
+        if resource_json.get("Type") != "AWS::EC2::Instance":
+            return original(logical_id, resource_json, resources_map, account_id, region_name)
+        old = resources_map._parsed_resources.get(logical_id)
+        new = parsing.parse_and_create_resource(logical_id, resource_json, resources_map, account_id,
+                                                region_name)
+        if old is not None and not isinstance(old, str) and new is not None:
+            old.delete(account_id, region_name)
+        return new
+
+    parsing.parse_and_update_resource = parse_and_update_resource
+
+
 PATCHES = [
     flow_logs_accept_s3_prefixes,
     route_tables_can_be_deleted,
@@ -360,6 +384,7 @@ PATCHES = [
     s3_events_carry_every_field,
     change_sets_report_replacements,
     volumes_keep_a_final_snapshot,
+    instances_are_replaced_on_update,
 ]
 
 
