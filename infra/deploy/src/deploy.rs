@@ -36,6 +36,28 @@ pub struct DeployOptions {
     pub recreate: bool,
     /// How often to poll CloudFormation.
     pub poll: Duration,
+    /// Which stateful resources this deploy may replace or remove.
+    pub allow_replace: AllowReplace,
+}
+
+/// `--allow-replace`: the stateful changes a deploy may make without asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowReplace {
+    /// Exactly these logical ids (none: `Named(vec![])`): any other stateful change
+    /// is asked about by name at a terminal, and refused under `--yes`.
+    Named(Vec<String>),
+    /// Any: a stage that holds nothing worth keeping (the local one, on moto).
+    Any,
+}
+
+impl AllowReplace {
+    /// The logical ids let through among `changes`.
+    fn ids(&self, changes: &[ResourceChange]) -> Vec<String> {
+        match self {
+            Self::Named(ids) => ids.clone(),
+            Self::Any => changes.iter().filter(|c| c.stateful.is_some()).map(|c| c.logical_id.clone()).collect(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -70,23 +92,11 @@ pub struct DeployReport {
 }
 
 /// Build, publish, plan, confirm, execute, follow, record the outputs. A change set
-/// that replaces or removes a stateful resource runs only if confirmed by name at a
-/// terminal (see [`crate::gate`]); [`deploy_allowing`] names the ones let through.
+/// that replaces or removes a stateful resource (see [`crate::gate`]) goes through
+/// only for the resources `options.allow_replace` names; any other is asked about by
+/// name at a terminal, and refused under `--yes`: the change set is deleted, nothing
+/// is executed, and the error names each resource and the flag that allows it.
 pub async fn deploy(options: DeployOptions, clients: &StageClients, ui: &mut dyn Ui) -> Result<DeployReport> {
-    deploy_allowing(options, &[], clients, ui).await
-}
-
-/// [`deploy`] with `--allow-replace`: the stateful changes to the resources named in
-/// `allow_replace` (logical ids) go through unasked, exactly those. Any other
-/// stateful change is asked about by name at a terminal, and refused under `--yes`:
-/// the change set is deleted, nothing is executed, and the error names each resource
-/// and the flag that allows it.
-pub async fn deploy_allowing(
-    options: DeployOptions,
-    allow_replace: &[String],
-    clients: &StageClients,
-    ui: &mut dyn Ui,
-) -> Result<DeployReport> {
     let stage = &options.stage;
     let stack = stack_name(stage);
     let account = clients.account_id().await?;
@@ -181,7 +191,7 @@ pub async fn deploy_allowing(
         report.outcome = Outcome::DryRun;
         return Ok(report);
     }
-    let verdict = gate::judge(&report.changes, allow_replace);
+    let verdict = gate::judge(&report.changes, &options.allow_replace.ids(&report.changes));
     for id in &verdict.unused {
         ui.step(&format!("--allow-replace {id}: this change set neither replaces nor removes a stateful {id}"));
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use aws_sdk_s3::primitives::ByteStream;
 use zipster_deploy::artifacts::Artifact;
 use zipster_deploy::build::{self, Target};
-use zipster_deploy::deploy::{self, Code, DeployOptions, Outcome};
+use zipster_deploy::deploy::{self, AllowReplace, Code, DeployOptions, Outcome};
 use zipster_deploy::destroy::{DestroyOptions, destroy};
 use zipster_deploy::ui::Recorder;
 use zipster_deploy::{LOCAL_REGION, StageClients, artifacts, events};
@@ -35,6 +35,7 @@ fn options(stage: &StageConfig, artifacts: Vec<Artifact>) -> DeployOptions {
         dry_run: false,
         recreate: false,
         poll: POLL,
+        allow_replace: AllowReplace::Named(Vec::new()),
     }
 }
 
@@ -302,13 +303,29 @@ async fn a_deploy_never_replaces_state_unless_told_by_name_and_destroy_keeps_the
     assert_eq!(available.count(), 0, "the refused change set is deleted");
     // Allowing another resource does not let this one through.
     let other = ["InputBucket".to_owned()];
-    let still = deploy::deploy_allowing(options(&new_image, stand_in_artifacts()), &other, &clients, &mut yes).await;
+    let still = deploy::deploy(
+        DeployOptions {
+            allow_replace: AllowReplace::Named(other.to_vec()),
+            ..options(&new_image, stand_in_artifacts())
+        },
+        &clients,
+        &mut yes,
+    )
+    .await;
     assert!(still.is_err());
 
     // Named, it goes through.
     let allow = ["DatabaseHost".to_owned()];
-    let allowed =
-        deploy::deploy_allowing(options(&new_image, stand_in_artifacts()), &allow, &clients, &mut yes).await.unwrap();
+    let allowed = deploy::deploy(
+        DeployOptions {
+            allow_replace: AllowReplace::Named(allow.to_vec()),
+            ..options(&new_image, stand_in_artifacts())
+        },
+        &clients,
+        &mut yes,
+    )
+    .await
+    .unwrap();
     assert_eq!(allowed.outcome, Outcome::Updated);
     assert_eq!(allowed.allowed_replacements, allow);
     assert_ne!(deployed_image(&clients, stack).await, before);

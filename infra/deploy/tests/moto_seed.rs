@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use zipster_deploy::StageClients;
 use zipster_deploy::artifacts::Artifact;
-use zipster_deploy::deploy::{self, Code, DeployOptions, Outcome};
+use zipster_deploy::deploy::{self, AllowReplace, Code, DeployOptions, Outcome};
 use zipster_deploy::seed::{SeedOptions, seed, seed_event};
 use zipster_deploy::ui::Recorder;
 use zipster_infra::FUNCTIONS;
@@ -31,6 +31,7 @@ async fn seed_db_uploads_the_transformed_seed_once_and_invokes_migrate_with_it()
         dry_run: false,
         recreate: false,
         poll: Duration::from_millis(100),
+        allow_replace: AllowReplace::Named(Vec::new()),
     };
     let mut yes = Recorder { answer: true, ..Recorder::default() };
     let deployed = deploy::deploy(options, &clients, &mut yes).await.unwrap();

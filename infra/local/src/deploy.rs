@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use zipster_deploy::build::Target;
-use zipster_deploy::deploy::{Code, DeployOptions, deploy as deploy_stage};
+use zipster_deploy::deploy::{AllowReplace, Code, DeployOptions, deploy as deploy_stage};
 use zipster_deploy::{StageClients, Ui, load_stage};
 
 pub const STAGE: &str = "local";
@@ -25,6 +25,8 @@ pub async fn deploy(root: &Path, clients: &StageClients, ui: &mut dyn Ui) -> Res
         // creation is replaced rather than reported.
         recreate: true,
         poll: Duration::from_millis(100),
+        // Likewise a replacement of its (moto) host or buckets loses nothing.
+        allow_replace: AllowReplace::Any,
     };
     Ok(deploy_stage(options, clients, ui).await?.stack_name)
 }

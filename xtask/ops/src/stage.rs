@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde::Serialize;
 use xtask::cli::{BuildArgs, DeployArgs, DestroyArgs, OutputArgs, SeedDbArgs, StageArgs};
 use zipster_deploy::build::Target;
-use zipster_deploy::deploy::{Code, DeployOptions, Outcome};
+use zipster_deploy::deploy::{AllowReplace, Code, DeployOptions, Outcome};
 use zipster_deploy::destroy::DestroyOptions;
 use zipster_deploy::seed::SeedOptions;
 use zipster_deploy::ui::{Terminal, TerminalOptions, human_bytes};
@@ -74,8 +74,9 @@ pub async fn deploy(args: DeployArgs) -> Result<()> {
         dry_run: args.dry_run,
         recreate: args.recreate,
         poll: POLL,
+        allow_replace: AllowReplace::Named(args.allow_replace.clone()),
     };
-    let report = zipster_deploy::deploy::deploy_allowing(options, &args.allow_replace, &clients, &mut ui).await?;
+    let report = zipster_deploy::deploy::deploy(options, &clients, &mut ui).await?;
     if args.stage.output.json {
         return print_json(&report);
     }

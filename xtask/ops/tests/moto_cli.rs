@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use zipster_deploy::artifacts::Artifact;
-use zipster_deploy::deploy::{self, Code, DeployOptions, Outcome};
+use zipster_deploy::deploy::{self, AllowReplace, Code, DeployOptions, Outcome};
 use zipster_deploy::ui::Recorder;
 use zipster_deploy::{LOCAL_REGION, StageClients, events};
 use zipster_infra::FUNCTIONS;
@@ -58,6 +58,7 @@ async fn the_cli_diffs_refuses_without_yes_and_destroys() {
         dry_run: false,
         recreate: false,
         poll: Duration::from_millis(100),
+        allow_replace: AllowReplace::Named(Vec::new()),
     };
     let mut yes = Recorder { answer: true, ..Recorder::default() };
     assert_eq!(deploy::deploy(options, &clients, &mut yes).await.unwrap().outcome, Outcome::Created);
