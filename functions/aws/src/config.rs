@@ -6,8 +6,8 @@
 pub enum ConfigError {
     #[error("environment variable {0} is not set")]
     Missing(&'static str),
-    #[error("environment variable {name} must be a whole number of bytes, got {value:?}")]
-    NotANumber { name: &'static str, value: String },
+    #[error("environment variable {name} must be a whole number of {unit}, got {value:?}")]
+    NotANumber { name: &'static str, unit: &'static str, value: String },
 }
 
 /// The environment as a lookup (`std::env::var` in `main`, a table in tests).
@@ -36,8 +36,14 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
 
     /// A size in bytes, or `default` when the variable is not set.
     pub fn bytes(&self, name: &'static str, default: u64) -> Result<u64, ConfigError> {
+        self.number(name, "bytes", default)
+    }
+
+    /// A whole number of `unit`s, or `default` when the variable is not set; a bad
+    /// value names the variable.
+    pub fn number(&self, name: &'static str, unit: &'static str, default: u64) -> Result<u64, ConfigError> {
         match self.raw(name) {
-            Some(value) => value.trim().parse().map_err(|_| ConfigError::NotANumber { name, value }),
+            Some(value) => value.trim().parse().map_err(|_| ConfigError::NotANumber { name, unit, value }),
             None => Ok(default),
         }
     }

@@ -16,6 +16,7 @@ use sqlx::MySqlPool;
 use sqlx::mysql::MySqlConnectOptions;
 use tracing::{info, warn};
 use zipster_aws::Storage;
+use zipster_aws::config::{ConfigError, Env};
 use zipster_aws::handler::{ErrorKind, ResultError, to_json};
 use zipster_aws::scratch::{ObjectError, read_object};
 use zipster_core::event::ObjectRef;
@@ -103,12 +104,10 @@ impl Default for Readiness {
 
 impl Readiness {
     /// The default, with `DATABASE_READY_WAIT_SECONDS` as the whole wait if set.
-    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Self {
-        let mut readiness = Self::default();
-        if let Some(seconds) = var(READY_WAIT_ENV).and_then(|v| v.trim().parse::<u64>().ok()) {
-            readiness.max_wait = Duration::from_secs(seconds);
-        }
-        readiness
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let default = Self::default();
+        let seconds = Env::new(var).number(READY_WAIT_ENV, "seconds", default.max_wait.as_secs())?;
+        Ok(Self { max_wait: Duration::from_secs(seconds), ..default })
     }
 }
 
@@ -127,7 +126,10 @@ pub async fn wait_until_ready(options: &MySqlConnectOptions, readiness: &Readine
                 }
                 return Ok(failed);
             }
-            Err(error) => error,
+            // Only a server that does not answer yet is worth waiting for: a missing
+            // database or a refused login stays so, and fails at once.
+            Err(error @ DbError::Unreachable { .. }) => error,
+            Err(error) => return Err(MigrateError::Migrate(error)),
         };
         failed += 1;
         let waited = started.elapsed();

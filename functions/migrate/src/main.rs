@@ -16,7 +16,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     info!(database = %describe(&options), "migrate function starting");
     let storage = S3Storage::new(&aws);
     // One connection: migrations take sqlx's lock and the seed runs after them.
-    let readiness = zipster_migrate::Readiness::from_env(|name| std::env::var(name).ok());
+    let readiness = zipster_migrate::Readiness::from_env(|name| std::env::var(name).ok())?;
     let pool = lazy_pool(options.clone(), Limits { max_connections: 1, ..Limits::default() });
     let (storage, pool, options) = (&storage, &pool, &options);
     zipster_aws::handler::run(async |event| {

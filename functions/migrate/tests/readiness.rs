@@ -71,8 +71,28 @@ async fn a_port_that_opens_during_the_wait_is_ready_when_a_database_answers() {
 
 #[test]
 fn the_bound_is_configurable_and_defaults_under_the_functions_timeout() {
-    let default = Readiness::from_env(|_| None);
+    let default = Readiness::from_env(|_| None).unwrap();
     assert!(default.max_wait < Duration::from_secs(120), "the smallest migrate timeout is 120 s");
-    let set = Readiness::from_env(|name| (name == zipster_migrate::READY_WAIT_ENV).then(|| "7".to_owned()));
+    let set = Readiness::from_env(|name| (name == zipster_migrate::READY_WAIT_ENV).then(|| "7".to_owned())).unwrap();
     assert_eq!(set.max_wait, Duration::from_secs(7));
+}
+
+/// A server that answers but has no such database will not grow one by waiting: the
+/// error comes at once, as a database error, not after the whole wait as "not ready".
+#[tokio::test]
+async fn a_missing_database_fails_at_once_instead_of_being_waited_for() {
+    let Some(db) = TestDb::create("a_missing_database_fails_at_once").await else { return };
+    let missing = db.options.clone().database(&format!("{}_absent", db.name));
+    let started = Instant::now();
+    let error = wait_until_ready(&missing, &quick(5_000)).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(2), "not waited for: {:?}", started.elapsed());
+    assert!(matches!(error, MigrateError::Migrate(zipster_db::DbError::MissingDatabase { .. })), "{error}");
+    assert_eq!(error.error_type(), "DatabaseError");
+}
+
+#[test]
+fn a_bad_wait_names_the_variable() {
+    let error = Readiness::from_env(|_| Some("soon".to_owned())).unwrap_err();
+    assert!(error.to_string().contains(zipster_migrate::READY_WAIT_ENV), "{error}");
+    assert!(error.to_string().contains("seconds"), "{error}");
 }
