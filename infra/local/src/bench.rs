@@ -179,11 +179,10 @@ pub async fn burst(stage: &LocalStage, seed: &Path, files: usize) -> Result<()> 
     // Followed through the service's own records of each load, as `put` is.
     let (mut loaded, mut failed) = (std::collections::BTreeSet::new(), 0);
     while loaded.len() + failed < files && started.elapsed() < Duration::from_secs(30 * 60) {
-        let deliveries = stage.service.deliveries();
-        let since = deliveries.get(mark.deliveries..).unwrap_or_default();
+        let since = stage.service.deliveries_since(mark.deliveries);
         failed = 0;
         for key in &keys {
-            match latest_result(since, zipster_infra::functions::LOAD.logical_id(), &staging, key) {
+            match latest_result(&since, zipster_infra::functions::LOAD.logical_id(), &staging, key) {
                 Some((_, Some(_))) => {
                     loaded.insert(key.clone());
                 }

@@ -170,8 +170,7 @@ async fn radius_example(stage: &LocalStage, trace: &pipeline::Trace) -> Result<(
 
 /// Migrations and the static data, as `seed-db` does.
 async fn seed(database_url: &str) -> Result<()> {
-    let options = pipeline::prepare_database(database_url).await?;
-    let pool = zipster_db::connect::pool(options, zipster_db::connect::Limits::default()).await?;
+    let pool = pipeline::open_database(database_url).await?;
     let applied = zipster_db::migrate::apply(&pool).await?;
     let report = zipster_db::seed::load_seed_file(&pool, &zipster_db::seed::default_seed_file()).await?;
     eprintln!("local: {} migration(s) applied; seed: {}", applied.len(), report.load);

@@ -11,7 +11,6 @@ use anyhow::{Context, Result};
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::Value;
 use sqlx::MySqlPool;
-use sqlx::mysql::MySqlConnectOptions;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use zipster_deploy::{LOCAL_ACCOUNT, LOCAL_REGION, StageClients};
@@ -95,11 +94,7 @@ impl LocalStage {
             retry_delays: options.retry_delays,
         };
         let service = Arc::new(Service::new(clients.clone(), &stack, wiring.trigger_queues.clone(), &runner).await?);
-        let pool = zipster_db::connect::pool(
-            prepare_database(&options.database_url).await?,
-            zipster_db::connect::Limits::default(),
-        )
-        .await?;
+        let pool = open_database(&options.database_url).await?;
         let (stop, stopped) = watch::channel(false);
         let serving = tokio::spawn({
             let service = Arc::clone(&service);
@@ -115,7 +110,7 @@ impl LocalStage {
     /// Where a file's journey starts: now, and the invocations recorded so far (a
     /// file is followed through the ones that come after).
     pub fn mark(&self) -> Mark {
-        Mark { started: Instant::now(), deliveries: self.service.deliveries().len() }
+        Mark { started: Instant::now(), deliveries: self.service.delivery_count() }
     }
 
     /// Uploads `file` as `key` to the input bucket and follows it through.
@@ -156,10 +151,9 @@ impl LocalStage {
         let (mut transformed, mut loaded) = (None, None);
         loop {
             self.collect_notifications(&mut trace).await?;
-            let deliveries = self.service.deliveries();
-            let since = deliveries.get(mark.deliveries..).unwrap_or_default();
+            let since = self.service.deliveries_since(mark.deliveries);
             if transformed.is_none()
-                && let Some((delivery, result)) = latest_result(since, TRANSFORM.logical_id(), input, key)
+                && let Some((delivery, result)) = latest_result(&since, TRANSFORM.logical_id(), input, key)
             {
                 transformed = Some(delivery.finished.saturating_duration_since(mark.started));
                 trace.outcome = match result {
@@ -168,9 +162,12 @@ impl LocalStage {
                     None => Outcome::Failed,
                 };
             }
+            // The transform stages the file before it publishes its summary, so the load
+            // can finish first: the file is through only once the transform answered too.
             if loaded.is_none()
+                && transformed.is_some()
                 && trace.outcome == Outcome::TimedOut
-                && let Some((delivery, result)) = latest_result(since, LOAD.logical_id(), staging, key)
+                && let Some((delivery, result)) = latest_result(&since, LOAD.logical_id(), staging, key)
             {
                 loaded = Some(delivery.finished.saturating_duration_since(mark.started));
                 trace.outcome = if result.is_some() { Outcome::Loaded } else { Outcome::Failed };
@@ -328,10 +325,7 @@ pub fn latest_result<'a>(
     bucket: &str,
     key: &str,
 ) -> Option<(&'a Delivery, Option<Value>)> {
-    let names_object = |delivery: &Delivery| {
-        zipster_core::event::object_refs(&delivery.event)
-            .is_ok_and(|objects| objects.iter().any(|o| o.bucket == bucket && o.key == key))
-    };
+    let names_object = |delivery: &Delivery| delivery.objects.iter().any(|(b, k)| b == bucket && k == key);
     let delivery = deliveries.iter().rev().find(|d| d.function == function && names_object(d))?;
     if !delivery.succeeded() {
         return Some((delivery, None));
@@ -345,11 +339,10 @@ pub fn latest_result<'a>(
     object.map(|object| (delivery, Some(object)))
 }
 
-/// Connection options for `url`, creating its database if needed.
-pub async fn prepare_database(url: &str) -> Result<MySqlConnectOptions> {
+/// A pool on the database `url` names, created first if needed.
+pub async fn open_database(url: &str) -> Result<MySqlPool> {
     let options = zipster_db::connect::parse_url(url)?;
-    zipster_db::connect::create_database_if_missing(&options, zipster_db::connect::Limits::default()).await?;
-    Ok(options)
+    Ok(zipster_db::connect::pool_creating_database(options, zipster_db::connect::Limits::default()).await?)
 }
 
 /// The variables that point a function's SDK at moto, with fake credentials.

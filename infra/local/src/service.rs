@@ -35,6 +35,8 @@ pub struct Delivery {
     pub dead_lettered: bool,
     /// When its last attempt ended (and, on failure, the on-failure record was written).
     pub finished: Instant,
+    /// `(bucket, key)` of every object the event names, read once from it.
+    pub objects: Vec<(String, String)>,
 }
 
 impl Delivery {
@@ -113,7 +115,19 @@ impl Service {
 
     /// Every event handled so far.
     pub fn deliveries(&self) -> Vec<Delivery> {
-        self.deliveries.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.deliveries_since(0)
+    }
+
+    /// How many events were handled so far.
+    pub fn delivery_count(&self) -> usize {
+        self.deliveries.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    /// The events handled after the first `count` (a file is followed through these,
+    /// a few times a second: only they are copied).
+    pub fn deliveries_since(&self, count: usize) -> Vec<Delivery> {
+        let deliveries = self.deliveries.lock().unwrap_or_else(PoisonError::into_inner);
+        deliveries.get(count..).unwrap_or_default().to_vec()
     }
 
     /// Changes one variable of a function's environment; its next event starts a new process.
@@ -211,9 +225,13 @@ impl Service {
                 }
             }
         }
+        let objects = zipster_core::event::object_refs(&event)
+            .map(|refs| refs.into_iter().map(|o| (o.bucket, o.key)).collect())
+            .unwrap_or_default();
         let mut delivery = Delivery {
             function: served.stack.logical_id.clone(),
             request_id,
+            objects,
             event,
             attempts,
             dead_lettered: false,
@@ -425,6 +443,7 @@ mod tests {
             ],
             dead_lettered: true,
             finished: std::time::Instant::now(),
+            objects: Vec::new(),
         };
         let record = destination_record(
             "arn:aws:lambda:us-east-1:1:function:f",
