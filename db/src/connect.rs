@@ -64,6 +64,13 @@ pub async fn pool(options: MySqlConnectOptions, limits: Limits) -> Result<MySqlP
     pool_options(limits).connect_with(options).await.map_err(DbError::sql("opening the connection pool"))
 }
 
+/// [`pool`] on the database `options` names, creating it first if it does not exist:
+/// what the local commands (`seed-db`, `near`, the local stage, the benchmarks) open.
+pub async fn pool_creating_database(options: MySqlConnectOptions, limits: Limits) -> Result<MySqlPool, DbError> {
+    create_database_if_missing(&options, limits).await?;
+    pool(options, limits).await
+}
+
 /// Creates `options`' database if it does not exist (connecting without it first).
 pub async fn create_database_if_missing(options: &MySqlConnectOptions, limits: Limits) -> Result<(), DbError> {
     let Some(name) = options.get_database().map(str::to_owned) else {

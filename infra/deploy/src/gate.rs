@@ -23,7 +23,8 @@ pub fn stateful_resources(template: &Value) -> BTreeMap<String, String> {
     resources
         .iter()
         .filter_map(|(id, resource)| {
-            let reason = resource.pointer("/Metadata/zipster/stateful")?;
+            let [section, key] = zipster_infra::model::STATEFUL_METADATA;
+            let reason = resource.get("Metadata")?.get(section)?.get(key)?;
             let reason = reason.as_str().map_or_else(|| reason.to_string(), str::to_owned);
             Some((id.clone(), reason))
         })

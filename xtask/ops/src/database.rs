@@ -28,7 +28,7 @@ fn options(args: &DatabaseArgs) -> Result<MySqlConnectOptions> {
 /// project root).
 pub async fn seed(args: &SeedDbArgs) -> Result<()> {
     let options = options(&args.database)?;
-    let pool = open(&options).await?;
+    let pool = connect::pool_creating_database(options.clone(), Limits::default()).await?;
     let applied = migrate::apply(&pool).await?;
     for m in &applied {
         println!("applied migration {} {}", m.version, m.description);
@@ -62,14 +62,6 @@ pub async fn near(args: &NearArgs) -> Result<()> {
     Ok(())
 }
 
-/// Creates the database if missing and opens a pool; an unreachable server is one
-/// error saying how to get one.
-async fn open(options: &MySqlConnectOptions) -> Result<MySqlPool> {
-    let limits = Limits::default();
-    connect::create_database_if_missing(options, limits).await?;
-    Ok(connect::pool(options.clone(), limits).await?)
-}
-
 const TARGET_RATIO: f64 = 2.0;
 const TARGET_ROWS_PER_SECOND: f64 = 160_000.0;
 const TARGET_RADIUS: Duration = Duration::from_millis(5);
@@ -80,7 +72,7 @@ pub async fn bench_load(args: &LoadBenchArgs) -> Result<()> {
     let server = connect::parse_url(&database::server_of(&url))?;
     let name = format!("zipster_bench_{}", std::process::id());
     let options = server.clone().database(&name);
-    let pool = open(&options).await?;
+    let pool = connect::pool_creating_database(options.clone(), Limits::default()).await?;
     let result = bench_in(&pool, &options, args.runs.max(1)).await;
     pool.close().await;
     let dropped = drop_database(&server, &name).await;
