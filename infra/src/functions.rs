@@ -42,7 +42,9 @@ pub struct FunctionDef {
     pub binary: &'static str,
     pub description: &'static str,
     pub trigger: Trigger,
-    /// Runs in the VPC, with the database's host, name and secret.
+    /// Has the database's host, name and secret, and runs in the security group the
+    /// database admits (every function runs in the VPC; the others in a group that
+    /// reaches only S3 and the endpoints).
     pub reaches_database: bool,
     names: Names,
     settings: fn(&StageConfig) -> FunctionSettings,

@@ -6,7 +6,8 @@ use crate::constructs::bucket::{BucketRefs, Notify, PrivateBucket};
 use crate::constructs::function::{Failures, FunctionRef, LambdaFunction};
 use crate::constructs::host::{self, Host};
 use crate::constructs::network::{self, Network};
-use crate::constructs::topic::{self, TopicRef};
+use crate::constructs::session;
+use crate::constructs::topic::{self, PublishedBy, TopicRef};
 use crate::constructs::{physical_name, tags};
 use crate::functions::{ARTIFACT_BUCKET, FUNCTIONS, FunctionDef, LOAD, MIGRATE, TRANSFORM, Trigger};
 use crate::model::cloudwatch::{Alarm, Dimension};
@@ -27,22 +28,32 @@ pub fn stack(stage: &StageConfig) -> Template {
 
     // Trigger topics are separate from the summary topics so people subscribed to
     // summaries never receive raw S3 events.
-    let transform_trigger = topic::add(&mut t, stage, "TransformTrigger", "transform-trigger", "Zipster input files");
-    let load_trigger = topic::add(&mut t, stage, "LoadTrigger", "load-trigger", "Zipster staged files");
+    let by_bucket = PublishedBy::BucketNotifications;
+    let transform_trigger =
+        topic::add(&mut t, stage, "TransformTrigger", "transform-trigger", "Zipster input files", by_bucket);
+    let load_trigger = topic::add(&mut t, stage, "LoadTrigger", "load-trigger", "Zipster staged files", by_bucket);
     let feed = Feed {
         input: private_bucket(&mut t, stage, &logs, "Input", "input", Some(&transform_trigger)),
         staging: private_bucket(&mut t, stage, &logs, "Staging", "staging", Some(&load_trigger)),
         errors: private_bucket(&mut t, stage, &logs, "Errors", "errors", None),
-        transform_topic: topic::add(&mut t, stage, "Transform", "transform", "Zipster transform"),
-        load_topic: topic::add(&mut t, stage, "Load", "load", "Zipster load"),
-        alerts_topic: topic::add(&mut t, stage, "Alerts", "alerts", "Zipster alerts"),
+        transform_topic: topic::add(
+            &mut t,
+            stage,
+            "Transform",
+            "transform",
+            "Zipster transform",
+            PublishedBy::Functions,
+        ),
+        load_topic: topic::add(&mut t, stage, "Load", "load", "Zipster load", PublishedBy::Functions),
+        alerts_topic: topic::add(&mut t, stage, "Alerts", "alerts", "Zipster alerts", PublishedBy::Alarms),
     };
     for topic in [&feed.transform_topic, &feed.load_topic, &feed.alerts_topic] {
         topic::subscribe_people(&mut t, topic, &stage.notifications);
     }
     dead_letter_queue(&mut t, stage, &feed.alerts_topic);
 
-    let network = network::add(&mut t, stage, &logs);
+    let network = network::add(&mut t, stage, &logs, &[&logs, &feed.input, &feed.staging, &feed.errors]);
+    session::add(&mut t, stage, &logs);
     let database = host::add(&mut t, stage, &network, &logs);
 
     let failures = Failures { queue_id: DEAD_LETTER_QUEUE, alerts_topic: &feed.alerts_topic };
@@ -74,8 +85,8 @@ struct Feed {
     alerts_topic: TopicRef,
 }
 
-/// A function of the table, with what its code touches; one that reaches the
-/// database runs in the VPC and may read the database secret.
+/// A function of the table, with what its code touches, in the VPC; one that
+/// reaches the database is in the group the database admits and may read its secret.
 fn add_function(
     t: &mut Template,
     stage: &StageConfig,
@@ -96,8 +107,8 @@ fn add_function(
             Statement::allow(["secretsmanager:GetSecretValue"], vec![database.secret_arn()]).sid("ReadDatabaseSecret"),
         );
     }
-    let vpc = def.reaches_database.then(|| network.function_vpc_config());
-    LambdaFunction { def, environment, statements, vpc }.add(t, stage, failures)
+    let network = network.for_function(def.reaches_database);
+    LambdaFunction { def, environment, statements, network }.add(t, stage, failures)
 }
 
 /// The environment and statements a function needs for the feed's buckets and topics.
@@ -216,11 +227,16 @@ fn logs_bucket(t: &mut Template, stage: &StageConfig) -> BucketRefs {
         Statement::allow(["s3:PutObject"], vec![objects(&format!("{}/*", host::PATCH_OUTPUT_PREFIX))])
             .sid("PatchingOutputFromTheDatabaseHost")
             .principal(Principal::aws(Expr::get_att(host::ROLE, "Arn"))),
+        // SSM Agent uploads each Session Manager session's log (the stage's session
+        // document) with the instance role's credentials too.
+        Statement::allow(["s3:PutObject"], vec![objects(&format!("{}/*", session::SESSION_LOG_PREFIX))])
+            .sid("SessionLogsFromTheDatabaseHost")
+            .principal(Principal::aws(Expr::get_att(host::ROLE, "Arn"))),
     ];
     PrivateBucket {
         id: "Logs",
         purpose: "logs",
-        holds: "It holds the access, flow and patching logs.",
+        holds: "It holds the access, flow, patching and session logs.",
         infrequent_access_after_days: None,
         expire_after_days: Some(stage.log_retention_days),
         notify: None,

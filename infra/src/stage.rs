@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::constructs::network::S3_PREFIX_LISTS;
 use crate::functions::FUNCTIONS;
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +71,11 @@ pub struct FunctionSettings {
     /// load the staged file (which bounds the largest file it takes).
     #[serde(default = "default_ephemeral_storage_mb")]
     pub ephemeral_storage_mb: u32,
+    /// Lambda's `ReservedConcurrentExecutions`: the most instances that run at once
+    /// (a burst beyond it waits in Lambda's queue of asynchronous events and is
+    /// retried, for up to the events' maximum age). It bounds the load's connections
+    /// to the one database host: `load.reserved_concurrency` × the load's pool.
+    pub reserved_concurrency: u32,
 }
 
 const fn default_ephemeral_storage_mb() -> u32 {
@@ -143,6 +149,11 @@ impl HostImage {
     }
 }
 
+/// What the stage's functions may reserve together: Lambda's default account quota
+/// (1000 concurrent executions per region) less the 100 it always keeps unreserved.
+/// An account with a lower quota refuses the deploy with Lambda's own message.
+const MAX_RESERVED_CONCURRENCY: u32 = 900;
+
 /// The values CloudWatch Logs accepts for a log group's retention.
 const RETENTION_DAYS: &[u32] =
     &[1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
@@ -185,6 +196,13 @@ impl StageConfig {
             && self.region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !region_ok {
             return invalid(format!("region {:?} does not look like an AWS region", self.region));
+        }
+        if !S3_PREFIX_LISTS.iter().any(|(region, _)| *region == self.region) {
+            return invalid(format!(
+                "region {} has no S3 prefix list in S3_PREFIX_LISTS (infra/src/constructs/network.rs); add it from \
+                 `aws ec2 describe-managed-prefix-lists --region {0} --filters Name=prefix-list-name,Values=com.amazonaws.{0}.s3`",
+                self.region
+            ));
         }
         if !self.instance_type.contains("g.") {
             return invalid(format!("instance_type {:?} is not a Graviton (arm64) type", self.instance_type));
@@ -231,6 +249,20 @@ impl StageConfig {
             if !(1..=900).contains(&settings.timeout_seconds) {
                 return invalid(format!("{function}.timeout_seconds {} is outside 1..=900", settings.timeout_seconds));
             }
+            // 0 would be valid for Lambda, and throttle every invocation.
+            if !(1..=MAX_RESERVED_CONCURRENCY).contains(&settings.reserved_concurrency) {
+                return invalid(format!(
+                    "{function}.reserved_concurrency {} is outside 1..={MAX_RESERVED_CONCURRENCY}",
+                    settings.reserved_concurrency
+                ));
+            }
+        }
+        let reserved: u32 = FUNCTIONS.iter().map(|def| def.settings(self).reserved_concurrency).sum();
+        if reserved > MAX_RESERVED_CONCURRENCY {
+            return invalid(format!(
+                "the functions reserve {reserved} concurrent executions together; Lambda's default account quota \
+                 leaves {MAX_RESERVED_CONCURRENCY}"
+            ));
         }
         Ok(())
     }
@@ -347,15 +379,23 @@ mod tests {
 
     #[test]
     fn invalid_settings_are_rejected_with_the_stage_and_the_problem() {
-        let cases: [(&str, &str, &str); 15] = [
+        let cases: [(&str, &str, &str); 19] = [
             ("log_retention_days", "10", "log_retention_days 10"),
             ("instance_type", "\"t3.micro\"", "Graviton"),
             ("vpc_cidr", "\"10.1.2.0/24\"", "vpc_cidr"),
             ("region", "\"Ireland\"", "region"),
             ("notifications", "{ emails = [\"nobody\"], sms = [] }", "email"),
             ("notifications", "{ emails = [], sms = [\"0123\"] }", "E.164"),
-            ("transform", "{ memory_mb = 64, timeout_seconds = 10 }", "transform.memory_mb"),
-            ("load", "{ memory_mb = 256, timeout_seconds = 901 }", "load.timeout_seconds"),
+            ("transform", "{ memory_mb = 64, timeout_seconds = 10, reserved_concurrency = 1 }", "transform.memory_mb"),
+            ("load", "{ memory_mb = 256, timeout_seconds = 901, reserved_concurrency = 1 }", "load.timeout_seconds"),
+            (
+                "load",
+                "{ memory_mb = 256, timeout_seconds = 60, reserved_concurrency = 0 }",
+                "load.reserved_concurrency 0",
+            ),
+            ("load", "{ memory_mb = 256, timeout_seconds = 60 }", "missing field `reserved_concurrency`"),
+            ("transform", "{ memory_mb = 512, timeout_seconds = 60, reserved_concurrency = 900 }", "reserve 9"),
+            ("region", "\"ap-south-2\"", "S3_PREFIX_LISTS"),
             ("host_image", &format!("\"resolve:ssm:{AL2023_ARM64_PARAMETER}\""), "newest image on every deploy"),
             ("host_image", &format!("\"{AL2023_ARM64_PARAMETER}\""), "neither an ami-"),
             ("host_image", "\"resolve:ssm:/aws/service/ami-amazon-linux-latest/x:latest\"", "no parameter version"),

@@ -9,9 +9,12 @@ use std::panic::AssertUnwindSafe;
 
 use serde_json::{Value, json};
 use support::{as_list, boot_script_mut, references, resources, statements, target, templates, user_data, walk};
-use zipster_infra::constructs::function::VPC_ENI_ACTIONS;
+use zipster_infra::constructs::function::{VPC_DESCRIBE_ACTIONS, VPC_ENI_ACTIONS};
 use zipster_infra::constructs::host::DESCRIBE_ACTIONS;
-use zipster_infra::{HostImage, StageConfig};
+use zipster_infra::constructs::network::{AWS_OWNED_BUCKETS, S3_PREFIX_LISTS};
+use zipster_infra::constructs::session::{SESSION_LOG_PREFIX, document_name};
+use zipster_infra::constructs::topic::AWS_MANAGED_SNS_KEY;
+use zipster_infra::{FUNCTIONS, HostImage, StageConfig};
 
 fn every_bucket_is_private_encrypted_versioned_and_tls_only(stage: &StageConfig, template: &Value) {
     let buckets = resources(template, "AWS::S3::Bucket");
@@ -61,6 +64,15 @@ fn rules(template: &Value) -> Vec<(&'static str, &Value)> {
     rules
 }
 
+/// Every IAM statement that grants or denies (roles, bucket, topic and queue policies):
+/// all but the endpoint policies, which only limit what passes through an endpoint
+/// and are checked by [`every_endpoint_keeps_to_this_account_and_the_s3_gateway_to_the_stacks_buckets`].
+fn grant_statements(template: &Value) -> Vec<&Value> {
+    let resources = template["Resources"].as_object().unwrap();
+    let others = resources.values().filter(|r| r["Type"] != "AWS::EC2::VPCEndpoint");
+    others.flat_map(statements).collect()
+}
+
 fn no_ingress_from_the_internet_and_no_ssh_anywhere(stage: &StageConfig, template: &Value) {
     let rules = rules(template);
     assert!(rules.len() >= 7, "{}: found only {} rules", stage.name, rules.len());
@@ -99,7 +111,7 @@ fn iam_allows_no_wildcard_actions_and_no_wildcard_resources_except_vpc_networkin
     stage: &StageConfig,
     template: &Value,
 ) {
-    let statements = statements(template);
+    let statements = grant_statements(template);
     assert!(statements.len() > 20, "{}: found only {} statements", stage.name, statements.len());
     for statement in statements {
         // Deny statements with wildcards only restrict (the TLS-only policies).
@@ -113,10 +125,10 @@ fn iam_allows_no_wildcard_actions_and_no_wildcard_resources_except_vpc_networkin
             assert!(!action.contains('*'), "{}: wildcard action {action:?} in {statement}", stage.name);
         }
         if as_list(&statement["Resource"]).contains(&&json!("*")) {
-            // EC2 authorizes these on `*` only: Lambda's network interfaces, the host's DescribeVolumes.
+            // EC2 authorizes these on `*` only: Lambda's look-ups of its network interfaces, the host's DescribeVolumes.
             let only_on_all = |a: &&Value| {
                 let a = a.as_str().unwrap_or_default();
-                VPC_ENI_ACTIONS.contains(&a) || DESCRIBE_ACTIONS.contains(&a)
+                VPC_DESCRIBE_ACTIONS.contains(&a) || DESCRIBE_ACTIONS.contains(&a)
             };
             assert!(
                 actions.iter().all(only_on_all),
@@ -298,6 +310,292 @@ fn every_taggable_resource_is_tagged_with_project_and_stage(stage: &StageConfig,
     assert!(tagged >= 25, "{}: only {tagged} tagged resources", stage.name);
 }
 
+/// `arn:${AWS::Partition}:<service>:${AWS::Region}:${AWS::AccountId}:`: a resource of this account and region.
+fn this_accounts(service: &str) -> String {
+    format!("arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:")
+}
+
+fn every_endpoint_keeps_to_this_account_and_the_s3_gateway_to_the_stacks_buckets(
+    stage: &StageConfig,
+    template: &Value,
+) {
+    let endpoints = resources(template, "AWS::EC2::VPCEndpoint");
+    assert_eq!(endpoints.len(), 7, "{}: S3 and six interface endpoints", stage.name);
+    let from_this_account =
+        |s: &Value| s["Condition"]["StringEquals"]["aws:PrincipalAccount"] == json!({"Ref": "AWS::AccountId"});
+    let subs = |s: &Value| -> Vec<String> {
+        as_list(&s["Resource"]).iter().map(|r| r["Fn::Sub"].as_str().unwrap_or("not a Fn::Sub").to_owned()).collect()
+    };
+    for (id, endpoint) in endpoints {
+        let p = &endpoint["Properties"];
+        let policy = as_list(&p["PolicyDocument"]["Statement"]);
+        assert!(!policy.is_empty(), "{}: {id} has no policy (the default lets anything through)", stage.name);
+        let service = p["ServiceName"]["Fn::Sub"].as_str().unwrap().rsplit('.').next().unwrap();
+        for statement in &policy {
+            assert_eq!(statement["Effect"], "Allow", "{}: {id}", stage.name);
+            if service == "s3" {
+                continue;
+            }
+            assert!(
+                from_this_account(statement),
+                "{}: {id} lets other accounts' principals through: {statement}",
+                stage.name
+            );
+            if service == "sns" || service == "secretsmanager" {
+                // Topics and secrets can be shared across accounts: only this account's, in this region.
+                let own = this_accounts(service);
+                assert!(subs(statement).iter().all(|r| r.starts_with(&own)), "{}: {id}: {statement}", stage.name);
+            }
+        }
+        if service != "s3" {
+            continue;
+        }
+        assert_eq!(p["VpcEndpointType"], "Gateway");
+        let buckets: Vec<String> = resources(template, "AWS::S3::Bucket")
+            .iter()
+            .map(|(_, b)| b["Properties"]["BucketName"]["Fn::Sub"].as_str().unwrap().to_owned())
+            .collect();
+        let own: Vec<String> = buckets
+            .iter()
+            .flat_map(|name| {
+                [format!("arn:${{AWS::Partition}}:s3:::{name}"), format!("arn:${{AWS::Partition}}:s3:::{name}/*")]
+            })
+            .collect();
+        let aws_owned: Vec<String> =
+            AWS_OWNED_BUCKETS.iter().map(|name| format!("arn:${{AWS::Partition}}:s3:::{name}/*")).collect();
+        assert!(
+            aws_owned[0].contains("al2023-repos-${AWS::Region}-"),
+            "{}: the host's package repositories",
+            stage.name
+        );
+        let mut covered = Vec::new();
+        for statement in policy {
+            let resources = subs(statement);
+            if from_this_account(statement) {
+                assert!(
+                    resources.iter().all(|r| own.contains(r)),
+                    "{}: {id} reaches other buckets: {statement}",
+                    stage.name
+                );
+                covered.extend(resources);
+            } else {
+                // Anyone (dnf does not sign), but only reading AWS's own buckets.
+                assert_eq!(as_list(&statement["Action"]), [&json!("s3:GetObject")], "{}: {statement}", stage.name);
+                assert!(resources.iter().all(|r| aws_owned.contains(r)), "{}: {id}: {statement}", stage.name);
+            }
+        }
+        covered.sort();
+        let mut expected = own.clone();
+        expected.sort();
+        assert_eq!(covered, expected, "{}: every bucket of the stack, and nothing else of this account", stage.name);
+    }
+}
+
+fn egress_goes_only_to_the_s3_prefix_list_and_the_stacks_security_groups(stage: &StageConfig, template: &Value) {
+    let s3 = json!({"Fn::FindInMap": ["S3PrefixList", {"Ref": "AWS::Region"}, "Id"]});
+    let mapped = template["Mappings"]["S3PrefixList"][&stage.region]["Id"].as_str();
+    let known = S3_PREFIX_LISTS.iter().find(|(region, _)| *region == stage.region).map(|(_, id)| *id);
+    assert!(mapped.is_some() && mapped == known, "{}: no S3 prefix list for {}", stage.name, stage.region);
+    for (id, group) in resources(template, "AWS::EC2::SecurityGroup") {
+        for rule in as_list(&group["Properties"]["SecurityGroupEgress"]) {
+            if rule.get("CidrIp").is_some() {
+                // The "no egress" rule that replaces EC2's default allow-all.
+                assert_eq!(
+                    (&rule["CidrIp"], &rule["IpProtocol"]),
+                    (&json!("255.255.255.255/32"), &json!("icmp")),
+                    "{}: {id}",
+                    stage.name
+                );
+            } else {
+                assert_eq!(rule["DestinationPrefixListId"], s3, "{}: {id}: {rule}", stage.name);
+                assert_eq!(
+                    (rule["FromPort"].as_i64(), rule["ToPort"].as_i64()),
+                    (Some(443), Some(443)),
+                    "{}: {id}",
+                    stage.name
+                );
+            }
+            assert!(rule.get("CidrIpv6").is_none(), "{}: {id}: {rule}", stage.name);
+        }
+    }
+    for (id, rule) in resources(template, "AWS::EC2::SecurityGroupEgress") {
+        let p = &rule["Properties"];
+        let destination = target(&p["DestinationSecurityGroupId"]);
+        let port = (p["FromPort"].as_i64(), p["ToPort"].as_i64());
+        match destination {
+            Some("EndpointSecurityGroup") => assert_eq!(port, (Some(443), Some(443)), "{}: {id}", stage.name),
+            Some("DatabaseSecurityGroup") => {
+                assert_eq!(port, (Some(3306), Some(3306)), "{}: {id}", stage.name);
+                assert_eq!(target(&p["GroupId"]), Some("FunctionSecurityGroup"), "{}: {id}", stage.name);
+            }
+            other => panic!("{}: {id} egress to {other:?}", stage.name),
+        }
+    }
+    // Everything in the VPC reaches S3 and the endpoints.
+    for group in ["FunctionSecurityGroup", "NoDatabaseFunctionSecurityGroup", "DatabaseSecurityGroup"] {
+        let inline = as_list(&template["Resources"][group]["Properties"]["SecurityGroupEgress"]);
+        assert!(inline.iter().any(|r| r["DestinationPrefixListId"] == s3), "{}: {group} cannot reach S3", stage.name);
+        let to_endpoints = resources(template, "AWS::EC2::SecurityGroupEgress").into_iter().any(|(_, r)| {
+            target(&r["Properties"]["GroupId"]) == Some(group)
+                && target(&r["Properties"]["DestinationSecurityGroupId"]) == Some("EndpointSecurityGroup")
+        });
+        assert!(to_endpoints, "{}: {group} cannot reach the endpoints", stage.name);
+    }
+}
+
+fn vpc_network_interfaces_are_managed_only_in_the_stacks_subnets_and_own_group(stage: &StageConfig, template: &Value) {
+    for def in FUNCTIONS {
+        let p = &template["Resources"][def.logical_id()]["Properties"];
+        let role = &template["Resources"][target(&p["Role"]).unwrap()];
+        let ec2: Vec<&Value> = statements(role)
+            .into_iter()
+            .filter(|s| as_list(&s["Action"]).iter().any(|a| a.as_str().unwrap().starts_with("ec2:")))
+            .collect();
+        assert_eq!(ec2.len(), 3, "{}: {}: {ec2:?}", stage.name, def.name);
+        let subnets: Vec<String> = as_list(&p["VpcConfig"]["SubnetIds"])
+            .iter()
+            .map(|s| format!("{}subnet/${{{}}}", this_accounts("ec2"), target(s).unwrap()))
+            .collect();
+        let group = target(&p["VpcConfig"]["SecurityGroupIds"][0]).unwrap();
+        let sub = |v: &Value| v["Fn::Sub"].as_str().unwrap_or("not a Fn::Sub").to_owned();
+        for statement in ec2 {
+            let actions: Vec<&str> = as_list(&statement["Action"]).iter().map(|a| a.as_str().unwrap()).collect();
+            let resources = as_list(&statement["Resource"]);
+            if resources == [&json!("*")] {
+                assert_eq!(actions, VPC_DESCRIBE_ACTIONS, "{}: {}", stage.name, def.name);
+            } else if actions == ["ec2:CreateNetworkInterface"] {
+                let mut expected = subnets.clone();
+                expected.push(format!("{}security-group/${{{group}.GroupId}}", this_accounts("ec2")));
+                assert_eq!(
+                    resources.iter().map(|r| sub(r)).collect::<Vec<_>>(),
+                    expected,
+                    "{}: {}",
+                    stage.name,
+                    def.name
+                );
+            } else {
+                assert_eq!(actions, VPC_ENI_ACTIONS, "{}: {}", stage.name, def.name);
+                assert_eq!(
+                    resources.iter().map(|r| sub(r)).collect::<Vec<_>>(),
+                    [format!("{}network-interface/*", this_accounts("ec2"))]
+                );
+                let condition = &statement["Condition"]["ArnEqualsIfExists"];
+                assert_eq!(
+                    sub(&condition["ec2:Vpc"]),
+                    format!("{}vpc/${{Vpc}}", this_accounts("ec2")),
+                    "{}: {}",
+                    stage.name,
+                    def.name
+                );
+                let in_subnets: Vec<String> = as_list(&condition["ec2:Subnet"]).iter().map(|s| sub(s)).collect();
+                assert_eq!(in_subnets, subnets, "{}: {}", stage.name, def.name);
+            }
+        }
+    }
+}
+
+fn every_function_runs_in_the_vpc_and_only_the_database_functions_in_its_group(stage: &StageConfig, template: &Value) {
+    for def in FUNCTIONS {
+        let p = &template["Resources"][def.logical_id()]["Properties"];
+        let subnets: Vec<_> = as_list(&p["VpcConfig"]["SubnetIds"]).into_iter().filter_map(target).collect();
+        assert_eq!(subnets, ["PrivateSubnetA", "PrivateSubnetB"], "{}: {} is not in the VPC", stage.name, def.name);
+        let groups: Vec<_> = as_list(&p["VpcConfig"]["SecurityGroupIds"]).into_iter().filter_map(target).collect();
+        let expected = if def.reaches_database { "FunctionSecurityGroup" } else { "NoDatabaseFunctionSecurityGroup" };
+        assert_eq!(groups, [expected], "{}: {}", stage.name, def.name);
+    }
+    // What the transform publishes to has an endpoint; it reaches S3 through the gateway.
+    let sns = &template["Resources"]["SnsEndpoint"]["Properties"];
+    assert_eq!(sns["ServiceName"], json!({"Fn::Sub": "com.amazonaws.${AWS::Region}.sns"}), "{}", stage.name);
+    assert_eq!(as_list(&sns["SubnetIds"]).len(), 2, "{}", stage.name);
+}
+
+fn every_function_has_the_stages_reserved_concurrency(stage: &StageConfig, template: &Value) {
+    for def in FUNCTIONS {
+        let p = &template["Resources"][def.logical_id()]["Properties"];
+        let reserved = p["ReservedConcurrentExecutions"].as_u64();
+        let expected = u64::from(def.settings(stage).reserved_concurrency);
+        assert!(expected >= 1, "{}: {} would never run", stage.name, def.name);
+        assert_eq!(reserved, Some(expected), "{}: {}", stage.name, def.name);
+    }
+    assert_eq!(stage.migrate.reserved_concurrency, 1, "{}: migrations run one at a time", stage.name);
+}
+
+fn topics_refuse_plain_publishing_and_those_only_functions_publish_to_are_encrypted(
+    stage: &StageConfig,
+    template: &Value,
+) {
+    let topics = resources(template, "AWS::SNS::Topic");
+    assert_eq!(topics.len(), 5, "{}", stage.name);
+    let policies = resources(template, "AWS::SNS::TopicPolicy");
+    let mut encrypted = Vec::new();
+    for (id, topic) in topics {
+        let policy = policies
+            .iter()
+            .find(|(_, p)| as_list(&p["Properties"]["Topics"]).iter().any(|t| target(t) == Some(id)))
+            .unwrap_or_else(|| panic!("{}: {id} has no policy", stage.name));
+        let statements = as_list(&policy.1["Properties"]["PolicyDocument"]["Statement"]);
+        let tls_only = statements.iter().any(|s| {
+            s["Effect"] == "Deny"
+                && s["Principal"] == "*"
+                && as_list(&s["Action"]).contains(&&json!("sns:Publish"))
+                && s["Condition"]["Bool"]["aws:SecureTransport"] == "false"
+                && as_list(&s["Resource"]).iter().any(|r| target(r) == Some(id))
+        });
+        assert!(tls_only, "{}: {id} accepts publishing without TLS", stage.name);
+
+        let by_s3 = resources(template, "AWS::S3::Bucket").into_iter().any(|(_, b)| {
+            as_list(&b["Properties"]["NotificationConfiguration"]["TopicConfigurations"])
+                .iter()
+                .any(|c| target(&c["Topic"]) == Some(id))
+        });
+        let by_alarms = resources(template, "AWS::CloudWatch::Alarm")
+            .into_iter()
+            .any(|(_, a)| as_list(&a["Properties"]["AlarmActions"]).iter().any(|t| target(t) == Some(id)));
+        let key = topic["Properties"].get("KmsMasterKeyId");
+        if by_s3 || by_alarms {
+            // S3 and CloudWatch cannot use the AWS-managed key: it would silently drop their messages.
+            assert!(key != Some(&json!(AWS_MANAGED_SNS_KEY)), "{}: {id} is published by S3 or alarms", stage.name);
+        } else {
+            assert_eq!(key, Some(&json!(AWS_MANAGED_SNS_KEY)), "{}: {id} is not encrypted", stage.name);
+            encrypted.push(id);
+        }
+        if by_alarms {
+            let cloudwatch = statements.iter().any(|s| {
+                s["Effect"] == "Allow"
+                    && s["Principal"]["Service"] == "cloudwatch.amazonaws.com"
+                    && s["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]
+                        == format!("{}alarm:{}-*", this_accounts("cloudwatch"), stage.prefix())
+            });
+            assert!(cloudwatch, "{}: this stage's alarms may not publish to {id}", stage.name);
+        }
+    }
+    assert_eq!(encrypted, ["LoadTopic", "TransformTopic"], "{}: the two summary topics", stage.name);
+}
+
+fn sessions_on_the_host_are_logged_to_the_logs_bucket(stage: &StageConfig, template: &Value) {
+    let documents = resources(template, "AWS::SSM::Document");
+    let (_, document) = documents
+        .iter()
+        .find(|(_, d)| d["Properties"]["DocumentType"] == "Session")
+        .unwrap_or_else(|| panic!("{}: no session document", stage.name));
+    let p = &document["Properties"];
+    assert_eq!(p["Name"], document_name(stage), "{}", stage.name);
+    assert_ne!(p["Name"], "SSM-SessionManagerRunShell", "{}: the account's shared document", stage.name);
+    let inputs = &p["Content"]["inputs"];
+    assert_eq!(target(&inputs["s3BucketName"]), Some("LogsBucket"), "{}", stage.name);
+    assert_eq!(inputs["s3KeyPrefix"], SESSION_LOG_PREFIX, "{}", stage.name);
+    assert_eq!(inputs["s3EncryptionEnabled"], true, "{}", stage.name);
+    // The host's role (SSM Agent) writes the logs; the logs bucket admits it there.
+    let policy = &template["Resources"]["LogsBucketPolicy"]["Properties"]["PolicyDocument"];
+    let admitted = as_list(&policy["Statement"]).into_iter().any(|s| {
+        target(&s["Principal"]["AWS"]) == Some("DatabaseHostRole")
+            && as_list(&s["Resource"])
+                .iter()
+                .any(|r| r["Fn::Sub"].as_str().is_some_and(|r| r.ends_with(&format!("/{SESSION_LOG_PREFIX}/*"))))
+    });
+    assert!(admitted, "{}: the host cannot write session logs", stage.name);
+}
+
 #[test]
 fn no_secret_is_written_in_the_template_in_every_stage() {
     for (stage, template) in templates() {
@@ -368,6 +666,55 @@ fn every_taggable_resource_is_tagged_with_project_and_stage_in_every_stage() {
     }
 }
 
+#[test]
+fn every_endpoint_keeps_to_this_account_and_the_s3_gateway_to_the_stacks_buckets_in_every_stage() {
+    for (stage, template) in templates() {
+        every_endpoint_keeps_to_this_account_and_the_s3_gateway_to_the_stacks_buckets(&stage, &template);
+    }
+}
+
+#[test]
+fn egress_goes_only_to_the_s3_prefix_list_and_the_stacks_security_groups_in_every_stage() {
+    for (stage, template) in templates() {
+        egress_goes_only_to_the_s3_prefix_list_and_the_stacks_security_groups(&stage, &template);
+    }
+}
+
+#[test]
+fn vpc_network_interfaces_are_managed_only_in_the_stacks_subnets_and_own_group_in_every_stage() {
+    for (stage, template) in templates() {
+        vpc_network_interfaces_are_managed_only_in_the_stacks_subnets_and_own_group(&stage, &template);
+    }
+}
+
+#[test]
+fn every_function_runs_in_the_vpc_and_only_the_database_functions_in_its_group_in_every_stage() {
+    for (stage, template) in templates() {
+        every_function_runs_in_the_vpc_and_only_the_database_functions_in_its_group(&stage, &template);
+    }
+}
+
+#[test]
+fn every_function_has_the_stages_reserved_concurrency_in_every_stage() {
+    for (stage, template) in templates() {
+        every_function_has_the_stages_reserved_concurrency(&stage, &template);
+    }
+}
+
+#[test]
+fn topics_refuse_plain_publishing_and_those_only_functions_publish_to_are_encrypted_in_every_stage() {
+    for (stage, template) in templates() {
+        topics_refuse_plain_publishing_and_those_only_functions_publish_to_are_encrypted(&stage, &template);
+    }
+}
+
+#[test]
+fn sessions_on_the_host_are_logged_to_the_logs_bucket_in_every_stage() {
+    for (stage, template) in templates() {
+        sessions_on_the_host_are_logged_to_the_logs_bucket(&stage, &template);
+    }
+}
+
 type Check = fn(&StageConfig, &Value);
 type Mutation = Box<dyn FnOnce(&mut Value)>;
 
@@ -376,6 +723,10 @@ fn catches(check: Check, mutate: impl FnOnce(&mut Value)) -> bool {
     let (stage, mut template) = templates().into_iter().find(|(s, _)| s.name == "dev").unwrap();
     mutate(&mut template);
     std::panic::catch_unwind(AssertUnwindSafe(|| check(&stage, &template))).is_err()
+}
+
+fn endpoint_statement<'a>(template: &'a mut Value, endpoint: &str, index: usize) -> &'a mut Value {
+    &mut template["Resources"][endpoint]["Properties"]["PolicyDocument"]["Statement"][index]
 }
 
 fn role_statements(template: &mut Value) -> &mut Vec<Value> {
@@ -525,6 +876,163 @@ fn the_checks_reject_insecure_templates() {
             "an untagged resource",
             every_taggable_resource_is_tagged_with_project_and_stage,
             Box::new(|t| t["Resources"]["DeadLetterQueue"]["Properties"]["Tags"] = json!([])),
+        ),
+        (
+            "an interface endpoint letting other accounts' principals through",
+            every_endpoint_keeps_to_this_account_and_the_s3_gateway_to_the_stacks_buckets,
+            Box::new(|t| endpoint_statement(t, "SsmEndpoint", 0)["Condition"] = Value::Null),
+        ),
+        (
+            "an endpoint without a policy",
+            every_endpoint_keeps_to_this_account_and_the_s3_gateway_to_the_stacks_buckets,
+            Box::new(|t| t["Resources"]["Ec2MessagesEndpoint"]["Properties"]["PolicyDocument"] = Value::Null),
+        ),
+        (
+            "an SNS endpoint reaching other accounts' topics",
+            every_endpoint_keeps_to_this_account_and_the_s3_gateway_to_the_stacks_buckets,
+            Box::new(|t| endpoint_statement(t, "SnsEndpoint", 0)["Resource"] = json!({"Fn::Sub": "arn:aws:sns:*:*:*"})),
+        ),
+        (
+            "an S3 gateway reaching any bucket",
+            every_endpoint_keeps_to_this_account_and_the_s3_gateway_to_the_stacks_buckets,
+            Box::new(|t| {
+                let resources = endpoint_statement(t, "S3GatewayEndpoint", 0)["Resource"].as_array_mut().unwrap();
+                resources.push(json!({"Fn::Sub": "arn:${AWS::Partition}:s3:::*/*"}));
+            }),
+        ),
+        (
+            "an S3 gateway writing anonymously to AWS's buckets",
+            every_endpoint_keeps_to_this_account_and_the_s3_gateway_to_the_stacks_buckets,
+            Box::new(|t| endpoint_statement(t, "S3GatewayEndpoint", 1)["Action"] = json!(["s3:PutObject"])),
+        ),
+        (
+            "HTTPS egress to the internet",
+            egress_goes_only_to_the_s3_prefix_list_and_the_stacks_security_groups,
+            Box::new(|t| {
+                t["Resources"]["DatabaseSecurityGroup"]["Properties"]["SecurityGroupEgress"] =
+                    json!([{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0"}]);
+            }),
+        ),
+        (
+            "a prefix list that is not S3's",
+            egress_goes_only_to_the_s3_prefix_list_and_the_stacks_security_groups,
+            Box::new(|t| {
+                let rule = &mut t["Resources"]["FunctionSecurityGroup"]["Properties"]["SecurityGroupEgress"][0];
+                rule["DestinationPrefixListId"] = json!("pl-12345678");
+            }),
+        ),
+        (
+            "the transform's group reaching MySQL",
+            egress_goes_only_to_the_s3_prefix_list_and_the_stacks_security_groups,
+            Box::new(|t| {
+                let rule = &mut t["Resources"]["NoDatabaseFunctionEgressToEndpoints"]["Properties"];
+                rule["DestinationSecurityGroupId"] = json!({"Fn::GetAtt": ["DatabaseSecurityGroup", "GroupId"]});
+                rule["FromPort"] = json!(3306);
+                rule["ToPort"] = json!(3306);
+            }),
+        ),
+        (
+            "a stage region missing from the S3 prefix lists",
+            egress_goes_only_to_the_s3_prefix_list_and_the_stacks_security_groups,
+            Box::new(|t| t["Mappings"]["S3PrefixList"] = json!({})),
+        ),
+        (
+            "network interfaces managed in any subnet",
+            vpc_network_interfaces_are_managed_only_in_the_stacks_subnets_and_own_group,
+            Box::new(|t| {
+                let eni =
+                    role_statements(t).iter_mut().find(|s| s["Sid"] == "ManageNetworkInterfacesInTheStacksSubnets");
+                eni.unwrap()["Condition"] = Value::Null;
+            }),
+        ),
+        (
+            "network interfaces created in another group",
+            vpc_network_interfaces_are_managed_only_in_the_stacks_subnets_and_own_group,
+            Box::new(|t| {
+                let create = role_statements(t).iter_mut().find(|s| s["Sid"] == "CreateInTheStacksSubnetsAndOwnGroup");
+                create.unwrap()["Resource"][2] =
+                    json!({"Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:security-group/*"});
+            }),
+        ),
+        (
+            "network interfaces deleted anywhere",
+            vpc_network_interfaces_are_managed_only_in_the_stacks_subnets_and_own_group,
+            Box::new(|t| {
+                role_statements(t)
+                    .push(json!({"Effect": "Allow", "Action": ["ec2:DeleteNetworkInterface"], "Resource": "*"}))
+            }),
+        ),
+        (
+            "the transform outside the VPC",
+            every_function_runs_in_the_vpc_and_only_the_database_functions_in_its_group,
+            Box::new(|t| t["Resources"]["TransformFunction"]["Properties"]["VpcConfig"] = Value::Null),
+        ),
+        (
+            "the transform in the group the database admits",
+            every_function_runs_in_the_vpc_and_only_the_database_functions_in_its_group,
+            Box::new(|t| {
+                t["Resources"]["TransformFunction"]["Properties"]["VpcConfig"]["SecurityGroupIds"] =
+                    json!([{"Fn::GetAtt": ["FunctionSecurityGroup", "GroupId"]}]);
+            }),
+        ),
+        (
+            "a load without reserved concurrency",
+            every_function_has_the_stages_reserved_concurrency,
+            Box::new(|t| {
+                t["Resources"]["LoadFunction"]["Properties"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("ReservedConcurrentExecutions");
+            }),
+        ),
+        (
+            "a reserved concurrency other than the stage's",
+            every_function_has_the_stages_reserved_concurrency,
+            Box::new(|t| t["Resources"]["MigrateFunction"]["Properties"]["ReservedConcurrentExecutions"] = json!(50)),
+        ),
+        (
+            "an unencrypted summary topic",
+            topics_refuse_plain_publishing_and_those_only_functions_publish_to_are_encrypted,
+            Box::new(|t| {
+                t["Resources"]["LoadTopic"]["Properties"].as_object_mut().unwrap().remove("KmsMasterKeyId");
+            }),
+        ),
+        (
+            "a trigger topic accepting publishing without TLS",
+            topics_refuse_plain_publishing_and_those_only_functions_publish_to_are_encrypted,
+            Box::new(|t| {
+                let statements =
+                    &mut t["Resources"]["TransformTriggerTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"];
+                statements.as_array_mut().unwrap().retain(|s| s["Effect"] != "Deny");
+            }),
+        ),
+        (
+            "a summary topic without a policy",
+            topics_refuse_plain_publishing_and_those_only_functions_publish_to_are_encrypted,
+            Box::new(|t| {
+                t["Resources"].as_object_mut().unwrap().remove("TransformTopicPolicy");
+            }),
+        ),
+        (
+            "the alarms' topic under the AWS-managed key",
+            topics_refuse_plain_publishing_and_those_only_functions_publish_to_are_encrypted,
+            Box::new(|t| t["Resources"]["AlertsTopic"]["Properties"]["KmsMasterKeyId"] = json!(AWS_MANAGED_SNS_KEY)),
+        ),
+        (
+            "the alarms' topic closed to CloudWatch",
+            topics_refuse_plain_publishing_and_those_only_functions_publish_to_are_encrypted,
+            Box::new(|t| {
+                let statements = &mut t["Resources"]["AlertsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"];
+                statements.as_array_mut().unwrap().retain(|s| s["Effect"] != "Allow");
+            }),
+        ),
+        (
+            "session logs nowhere",
+            sessions_on_the_host_are_logged_to_the_logs_bucket,
+            Box::new(|t| {
+                t["Resources"]["SessionManagerPreferences"]["Properties"]["Content"]["inputs"]["s3BucketName"] =
+                    json!("")
+            }),
         ),
     ];
     // Each check reports by panicking; the expected panics' messages stay in the captured output.

@@ -133,22 +133,10 @@ impl PrivateBucket<'_> {
         };
         // Retained by a stack deletion or a replacement: `destroy` empties and deletes
         // the buckets only when told to.
-        let mut bucket = Resource::from(bucket)
-            .removal_policy(RemovalPolicy::Retain)
-            .stateful(self.holds)
-            .checkov_skip(
-                "CKV_AWS_144",
-                "Cross-region replication is not needed: inputs can be re-sent and outputs rebuilt.",
-            )
-            .checkov_skip(
-                "CKV_AWS_145",
-                "SSE-S3 encrypts at rest; a KMS key would add a key policy and per-request cost for public zip code data.",
-            );
+        let mut bucket = Resource::from(bucket).removal_policy(RemovalPolicy::Retain).stateful(self.holds);
         // S3 checks that it may publish to the topic when the notification is created.
         if let Some(notify) = self.notify {
             bucket = bucket.depends_on(&notify.policy.logical_id);
-        } else {
-            bucket = bucket.checkov_skip("CKV2_AWS_62", "Nothing consumes this bucket's object events.");
         }
         if self.access_logs.is_none() {
             bucket =

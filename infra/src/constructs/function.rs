@@ -12,29 +12,32 @@ use crate::model::cloudwatch::{Alarm, Dimension};
 use crate::model::iam::{InlinePolicy, PolicyDocument, Role, Statement};
 use crate::model::lambda::{
     Code, DestinationConfig, Environment, EphemeralStorage, EventInvokeConfig, Function, LoggingConfig, OnFailure,
-    VpcConfig,
 };
 use crate::model::logs::{LogGroup, MetricFilter, MetricTransformation};
 use crate::model::{Expr, Resource, Template};
 use crate::stage::StageConfig;
 
-use super::tags;
+use super::network::FunctionNetwork;
 use super::topic::TopicRef;
+use super::{arn, tags};
 
 /// Asynchronous invocations (SNS → Lambda) are retried this many times before the
 /// event goes to the on-failure queue.
 pub const RETRY_ATTEMPTS: u32 = 2;
 const MAX_EVENT_AGE_SECONDS: u32 = 6 * 3600;
 
-/// The actions a Lambda in a VPC needs to manage its network interfaces. EC2 only
-/// authorizes `CreateNetworkInterface` and the `Describe*` calls on `"*"`, so this
-/// is the one statement with a wildcard resource (the security tests allow exactly it).
-pub const VPC_ENI_ACTIONS: [&str; 6] = [
+/// Lambda's look-ups for the function's network interfaces (every function runs in
+/// the VPC). EC2 authorizes `Describe*` only on `"*"`: the one statement of a
+/// function's role with a wildcard resource (the security tests allow exactly these).
+pub const VPC_DESCRIBE_ACTIONS: [&str; 2] = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"];
+
+/// What Lambda does with the function's network interfaces (with the function's
+/// role): allowed only on interfaces in the stack's VPC and subnets, and created only
+/// there and in the function's security group.
+pub const VPC_ENI_ACTIONS: [&str; 4] = [
     "ec2:AssignPrivateIpAddresses",
     "ec2:CreateNetworkInterface",
     "ec2:DeleteNetworkInterface",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSubnets",
     "ec2:UnassignPrivateIpAddresses",
 ];
 
@@ -45,7 +48,9 @@ pub struct LambdaFunction<'a> {
     pub environment: BTreeMap<&'a str, Expr>,
     /// What the function's code touches; logs, the on-failure queue and VPC access are added here.
     pub statements: Vec<Statement>,
-    pub vpc: Option<VpcConfig>,
+    /// Every function runs in the VPC: no path to the internet, only to the endpoints
+    /// (and to the database, for those in its group).
+    pub network: FunctionNetwork,
 }
 
 /// Where failures go: the on-failure queue and the alerts topic for the alarm.
@@ -75,10 +80,9 @@ impl LambdaFunction<'_> {
     /// Adds the function and its companions, in the order they depend on each other.
     pub fn add(self, template: &mut Template, stage: &StageConfig, failures: &Failures<'_>) -> FunctionRef {
         let parts = Parts::new(self.def, stage, failures);
-        let in_vpc = self.vpc.is_some();
         parts.add_log_group(template);
-        parts.add_role(template, self.statements, in_vpc);
-        parts.add_function(template, self.environment, self.vpc);
+        parts.add_role(template, self.statements, &self.network);
+        parts.add_function(template, self.environment, self.network);
         parts.add_invoke_config(template);
         parts.add_publish_failures_filter(template);
         parts.add_errors_alarm(template);
@@ -123,46 +127,34 @@ impl<'a> Parts<'a> {
             })
             .checkov_skip(
                 "CKV_AWS_158",
-                "Logs hold no secrets; the service key CloudWatch Logs uses by default is enough.",
-            )
-            .checkov_skip(
-                "CKV_AWS_338",
-                "Retention is a per-stage choice in stages.toml (a year in prod, days in dev).",
+                "Encrypted at rest by CloudWatch Logs' own key; the logs hold no secrets, so a KMS key would add only a key policy and cost.",
             ),
         );
     }
 
     /// The function's own role: its log group, the on-failure queue, `statements`,
-    /// and the network interfaces when it runs in the VPC.
-    fn add_role(&self, template: &mut Template, statements: Vec<Statement>, in_vpc: bool) {
+    /// and its network interfaces in the stack's subnets.
+    fn add_role(&self, template: &mut Template, statements: Vec<Statement>, network: &FunctionNetwork) {
         let mut all = vec![
             Statement::allow(["logs:CreateLogStream", "logs:PutLogEvents"], vec![self.log_group_arn()])
                 .sid("WriteOwnLogs"),
             Statement::allow(["sqs:SendMessage"], vec![self.queue_arn()]).sid("SendFailedEvents"),
         ];
         all.extend(statements);
-        if in_vpc {
-            all.push(Statement::allow(VPC_ENI_ACTIONS, vec![Expr::lit("*")]).sid("ManageVpcNetworkInterfaces"));
-        }
+        all.extend(network_interface_statements(network));
         let mut role =
             Role::for_service("lambda.amazonaws.com", format!("Runs {}", self.physical_name), tags(self.stage));
         role.policies
             .push(InlinePolicy { policy_name: "function".to_owned(), policy_document: PolicyDocument::new(all) });
-        let mut role = Resource::from(role);
-        if in_vpc {
-            let reason = "EC2 authorizes the VPC Lambda network-interface actions only on resource *.";
-            role = role.checkov_skip("CKV_AWS_111", reason).checkov_skip("CKV_AWS_356", reason);
-        }
         template.add(&self.role_id, role);
     }
 
     /// The function itself: `bootstrap` on `provided.al2023`, code from the artifact bucket.
-    fn add_function(&self, template: &mut Template, environment: BTreeMap<&str, Expr>, vpc: Option<VpcConfig>) {
+    fn add_function(&self, template: &mut Template, environment: BTreeMap<&str, Expr>, network: FunctionNetwork) {
         let mut variables: BTreeMap<String, Expr> =
             environment.into_iter().map(|(name, value)| (name.to_owned(), value)).collect();
         variables.insert("RUST_LOG".to_owned(), "info".into());
         let settings = self.def.settings(self.stage);
-        let in_vpc = vpc.is_some();
         let function = Function {
             function_name: self.physical_name.clone(),
             description: self.def.description.to_owned(),
@@ -179,29 +171,19 @@ impl<'a> Parts<'a> {
             environment: Environment { variables },
             logging_config: LoggingConfig { log_group: Expr::reference(&self.log_group_id), log_format: "JSON" },
             ephemeral_storage: EphemeralStorage { size: settings.ephemeral_storage_mb },
-            vpc_config: vpc,
+            reserved_concurrent_executions: settings.reserved_concurrency,
+            vpc_config: network.config,
             tags: tags(self.stage),
         };
-        let mut function = Resource::from(function)
+        let function = Resource::from(function)
             .checkov_skip(
                 "CKV_AWS_116",
                 "Failed asynchronous events go to the SQS queue through the EventInvokeConfig on-failure destination.",
             )
             .checkov_skip(
-                "CKV_AWS_115",
-                "Concurrency is left to the account pool; the load is idempotent and the feed is small.",
-            )
-            .checkov_skip("CKV_AWS_173", "The environment holds only resource names and ARNs, never secrets.")
-            .checkov_skip(
-                "CKV_AWS_272",
-                "Artifacts are content-addressed zips built by CI; code signing is not set up.",
+                "CKV_AWS_173",
+                "Lambda encrypts the environment at rest with its own key; it holds only resource names and ARNs, never secrets.",
             );
-        if !in_vpc {
-            function = function.checkov_skip(
-                "CKV_AWS_117",
-                "Touches only S3 and SNS through public AWS endpoints; no private resources.",
-            );
-        }
         template.add(&self.function.logical_id, function);
     }
 
@@ -269,4 +251,25 @@ impl<'a> Parts<'a> {
     fn queue_arn(&self) -> Expr {
         Expr::get_att(self.failures.queue_id, "Arn")
     }
+}
+
+/// Lambda's network-interface permissions, scoped to the function's place in the VPC.
+///
+/// EC2 evaluates `ec2:Vpc`/`ec2:Subnet` on the interface (for a new one, where it is
+/// created), and `CreateNetworkInterface` also on the subnet and security group it
+/// uses. The conditions are `…IfExists`: a request naming no existing interface has
+/// no such keys, and Lambda's own permission check (a dry run) makes one; every real
+/// interface has them, so one outside the stack's subnets is refused.
+fn network_interface_statements(network: &FunctionNetwork) -> [Statement; 3] {
+    let interfaces = arn("ec2", "network-interface/*");
+    let mut placement = network.subnet_arns.clone();
+    placement.push(network.security_group_arn.clone());
+    [
+        Statement::allow(VPC_DESCRIBE_ACTIONS, vec![Expr::lit("*")]).sid("DescribeVpcNetworking"),
+        Statement::allow(VPC_ENI_ACTIONS, vec![interfaces])
+            .sid("ManageNetworkInterfacesInTheStacksSubnets")
+            .condition("ArnEqualsIfExists", "ec2:Vpc", network.vpc_arn.clone())
+            .condition("ArnEqualsIfExists", "ec2:Subnet", Expr::List(network.subnet_arns.clone())),
+        Statement::allow(["ec2:CreateNetworkInterface"], placement).sid("CreateInTheStacksSubnetsAndOwnGroup"),
+    ]
 }

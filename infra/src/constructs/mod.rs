@@ -6,6 +6,7 @@ pub mod bucket;
 pub mod function;
 pub mod host;
 pub mod network;
+pub mod session;
 pub mod topic;
 
 use crate::model::{Expr, Tag};

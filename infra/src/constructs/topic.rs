@@ -1,5 +1,7 @@
 //! SNS topics: trigger topics that only a given bucket may publish to, and
-//! notification topics with the stage's email and SMS subscribers.
+//! notification topics with the stage's email and SMS subscribers. Every topic's
+//! policy refuses publishing without TLS; a topic that only the stack's functions
+//! publish to is encrypted with the AWS-managed SNS key.
 
 use crate::model::iam::{PolicyDocument, Principal, Statement};
 use crate::model::lambda::Permission;
@@ -9,7 +11,24 @@ use crate::stage::{Notifications, StageConfig};
 
 use super::bucket::BucketRefs;
 use super::function::FunctionRef;
-use super::{PolicyRef, physical_name, tags};
+use super::{PolicyRef, arn, physical_name, tags};
+
+/// The AWS-managed SNS key: its key policy lets this account's principals use it
+/// through SNS, so a publisher needs no KMS permission; a service publishing for
+/// itself (S3 notifications, CloudWatch alarms) cannot, and that key policy cannot be
+/// changed to admit it.
+pub const AWS_MANAGED_SNS_KEY: &str = "alias/aws/sns";
+
+/// Who publishes to a topic, which decides its encryption and its policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishedBy {
+    /// Only the stack's functions, with their roles: encrypted with [`AWS_MANAGED_SNS_KEY`].
+    Functions,
+    /// The stack's alarms (and functions): CloudWatch may publish for this stage's alarms.
+    Alarms,
+    /// A bucket's event notifications; the policy comes from [`allow_bucket_to_publish`].
+    BucketNotifications,
+}
 
 /// A topic in the template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,33 +42,78 @@ impl TopicRef {
     }
 }
 
-/// Adds topic `<id>Topic` named `zipster-<stage>-<name>`.
-pub fn add(template: &mut Template, stage: &StageConfig, id: &str, name: &str, display_name: &str) -> TopicRef {
+/// Adds topic `<id>Topic` named `zipster-<stage>-<name>`, with its policy unless a
+/// bucket publishes to it.
+pub fn add(
+    template: &mut Template,
+    stage: &StageConfig,
+    id: &str,
+    name: &str,
+    display_name: &str,
+    published_by: PublishedBy,
+) -> TopicRef {
     let topic = TopicRef { logical_id: format!("{id}Topic") };
-    let resource =
-        Topic { topic_name: physical_name(stage, name), display_name: display_name.to_owned(), tags: tags(stage) };
-    template.add(
-        &topic.logical_id,
-        Resource::from(resource).checkov_skip(
-            "CKV_AWS_26",
-            "S3 notifications and CloudWatch alarms cannot publish to topics under the AWS-managed key; messages hold no secrets.",
-        ),
-    );
+    let encrypted = published_by == PublishedBy::Functions;
+    let resource = Topic {
+        topic_name: physical_name(stage, name),
+        display_name: display_name.to_owned(),
+        kms_master_key_id: encrypted.then_some(AWS_MANAGED_SNS_KEY),
+        tags: tags(stage),
+    };
+    let mut resource = Resource::from(resource);
+    let unencrypted = match published_by {
+        PublishedBy::Functions => None,
+        PublishedBy::Alarms => Some(("CloudWatch alarms", "alarm state changes and refused-file alerts")),
+        PublishedBy::BucketNotifications => Some(("S3 event notifications", "S3 events (bucket and object names)")),
+    };
+    if let Some((publisher, messages)) = unencrypted {
+        let reason = format!(
+            "{publisher} cannot publish to a topic under the AWS-managed SNS key, and no customer-managed key is set up; \
+             its messages are {messages}, never file contents."
+        );
+        resource = resource.checkov_skip("CKV_AWS_26", &reason);
+    }
+    template.add(&topic.logical_id, resource);
+
+    let mut statements = Vec::new();
+    if published_by == PublishedBy::Alarms {
+        statements.push(
+            Statement::allow(["sns:Publish"], vec![topic.arn()])
+                .sid("AllowThisStagesAlarms")
+                .principal(Principal::service("cloudwatch.amazonaws.com"))
+                .condition("ArnLike", "aws:SourceArn", arn("cloudwatch", &format!("alarm:{}-*", stage.prefix())))
+                .condition("StringEquals", "aws:SourceAccount", Expr::reference("AWS::AccountId")),
+        );
+    }
+    if published_by != PublishedBy::BucketNotifications {
+        add_policy(template, &topic, statements);
+    }
     topic
+}
+
+/// The topic's policy: `statements`, then the refusal of publishing without TLS.
+fn add_policy(template: &mut Template, topic: &TopicRef, mut statements: Vec<Statement>) -> PolicyRef {
+    let policy = PolicyRef { logical_id: format!("{}Policy", topic.logical_id) };
+    statements.push(
+        Statement::deny(["sns:Publish"], vec![topic.arn()])
+            .sid("DenyInsecureTransport")
+            .principal(Principal::anyone())
+            .condition("Bool", "aws:SecureTransport", "false".into()),
+    );
+    let resource = TopicPolicy { topics: vec![topic.arn()], policy_document: PolicyDocument::new(statements) };
+    template.add(&policy.logical_id, resource);
+    policy
 }
 
 /// Lets only `bucket` (in this account) publish to the topic. The bucket need not
 /// exist yet: its ARN comes from its known name.
 pub fn allow_bucket_to_publish(template: &mut Template, topic: &TopicRef, bucket: &BucketRefs) -> PolicyRef {
-    let policy = PolicyRef { logical_id: format!("{}Policy", topic.logical_id) };
     let statement = Statement::allow(["sns:Publish"], vec![topic.arn()])
         .sid("AllowBucketNotifications")
         .principal(Principal::service("s3.amazonaws.com"))
         .condition("ArnEquals", "aws:SourceArn", bucket.arn())
         .condition("StringEquals", "aws:SourceAccount", Expr::reference("AWS::AccountId"));
-    let resource = TopicPolicy { topics: vec![topic.arn()], policy_document: PolicyDocument::new(vec![statement]) };
-    template.add(&policy.logical_id, resource);
-    policy
+    add_policy(template, topic, vec![statement])
 }
 
 /// Subscribes the stage's people: every email address and phone number.

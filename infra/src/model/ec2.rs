@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::iam::PolicyDocument;
 use super::{Expr, Tag};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -43,6 +44,8 @@ pub struct VpcEndpoint {
     pub vpc_id: Expr,
     pub service_name: Expr,
     pub vpc_endpoint_type: &'static str,
+    /// What may pass through the endpoint (a limit on top of IAM; it grants nothing).
+    pub policy_document: PolicyDocument,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub private_dns_enabled: Option<bool>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -71,7 +74,16 @@ pub struct Rule {
     pub ip_protocol: &'static str,
     pub from_port: i32,
     pub to_port: i32,
-    pub cidr_ip: String,
+    #[serde(flatten)]
+    pub destination: Destination,
+}
+
+/// Where an inline egress rule goes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Destination {
+    CidrIp(String),
+    /// A managed prefix list, e.g. the region's S3 addresses (`pl-…`).
+    DestinationPrefixListId(Expr),
 }
 
 impl Rule {
@@ -83,17 +95,18 @@ impl Rule {
             ip_protocol: "icmp",
             from_port: 252,
             to_port: 86,
-            cidr_ip: "255.255.255.255/32".to_owned(),
+            destination: Destination::CidrIp("255.255.255.255/32".to_owned()),
         }
     }
 
-    pub fn https_to(cidr: &str, description: &str) -> Self {
+    /// HTTPS to the addresses of a managed prefix list.
+    pub fn https_to_prefix_list(prefix_list_id: Expr, description: &str) -> Self {
         Self {
             description: description.to_owned(),
             ip_protocol: "tcp",
             from_port: 443,
             to_port: 443,
-            cidr_ip: cidr.to_owned(),
+            destination: Destination::DestinationPrefixListId(prefix_list_id),
         }
     }
 }

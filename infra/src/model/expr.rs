@@ -20,6 +20,8 @@ pub enum Expr {
     GetAzs,
     If(String, Box<Expr>, Box<Expr>),
     Base64(Box<Expr>),
+    /// `{"Fn::FindInMap": [map, key, second key]}`.
+    FindInMap(String, Box<Expr>, String),
     List(Vec<Expr>),
 }
 
@@ -82,6 +84,7 @@ impl Expr {
                 json!({ "Fn::If": [condition, then.to_value(), otherwise.to_value()] })
             }
             Self::Base64(inner) => json!({ "Fn::Base64": inner.to_value() }),
+            Self::FindInMap(map, key, second) => json!({ "Fn::FindInMap": [map, key.to_value(), second] }),
             Self::List(items) => Value::Array(items.iter().map(Self::to_value).collect()),
         }
     }
@@ -128,6 +131,10 @@ mod tests {
                 json!({"Fn::If": ["IsProd", "a", {"Ref": "AWS::NoValue"}]}),
             ),
             (Expr::base64(Expr::sub("#!/bin/sh")), json!({"Fn::Base64": {"Fn::Sub": "#!/bin/sh"}})),
+            (
+                Expr::FindInMap("M".into(), Box::new(Expr::reference("AWS::Region")), "Id".into()),
+                json!({"Fn::FindInMap": ["M", {"Ref": "AWS::Region"}, "Id"]}),
+            ),
         ];
         for (expr, expected) in cases {
             assert_eq!(serde_json::to_value(&expr).unwrap(), expected);

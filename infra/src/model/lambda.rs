@@ -21,8 +21,9 @@ pub struct Function {
     pub environment: Environment,
     pub logging_config: LoggingConfig,
     pub ephemeral_storage: EphemeralStorage,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub vpc_config: Option<VpcConfig>,
+    /// The most instances that may run at once, taken out of the account's pool.
+    pub reserved_concurrent_executions: u32,
+    pub vpc_config: VpcConfig,
     pub tags: Vec<Tag>,
 }
 

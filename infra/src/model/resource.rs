@@ -196,6 +196,7 @@ resource_types! {
     Instance(ec2::Instance) = "AWS::EC2::Instance",
     Volume(ec2::Volume) = "AWS::EC2::Volume",
     Association(ssm::Association) = "AWS::SSM::Association",
+    Document(ssm::Document) = "AWS::SSM::Document",
     LifecyclePolicy(dlm::LifecyclePolicy) = "AWS::DLM::LifecyclePolicy",
     Secret(secretsmanager::Secret) = "AWS::SecretsManager::Secret",
 }

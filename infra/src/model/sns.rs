@@ -9,6 +9,9 @@ use super::{Expr, Tag, iam::PolicyDocument};
 pub struct Topic {
     pub topic_name: String,
     pub display_name: String,
+    /// `alias/aws/sns` (the AWS-managed key) or a key ARN; `None`: not encrypted at rest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_master_key_id: Option<&'static str>,
     pub tags: Vec<Tag>,
 }
 

@@ -1,4 +1,5 @@
-//! Systems Manager State Manager associations (patching the host in place).
+//! Systems Manager: State Manager associations (patching the host in place) and
+//! documents (the stage's Session Manager preferences).
 
 use std::collections::BTreeMap;
 
@@ -43,4 +44,19 @@ pub struct S3OutputLocation {
     pub bucket_name: Expr,
     #[serde(rename = "OutputS3KeyPrefix")]
     pub key_prefix: String,
+}
+
+/// An SSM document of the stack's own (the Session Manager preferences of the stage).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Document {
+    pub name: String,
+    /// `Session` for Session Manager preferences.
+    pub document_type: &'static str,
+    pub document_format: &'static str,
+    /// The document itself; CloudFormation resolves the intrinsics inside it.
+    pub content: serde_json::Value,
+    /// `NewVersion`: an edited document keeps its name (a replacement could not).
+    pub update_method: &'static str,
+    pub tags: Vec<super::Tag>,
 }

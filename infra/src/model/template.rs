@@ -13,6 +13,9 @@ pub struct Template {
     pub description: String,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub parameters: BTreeMap<String, Parameter>,
+    /// Map name → top-level key → second-level key → value, read with `Fn::FindInMap`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub mappings: BTreeMap<String, BTreeMap<String, BTreeMap<String, String>>>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub conditions: BTreeMap<String, Value>,
     pub resources: BTreeMap<String, Resource>,
@@ -26,6 +29,7 @@ impl Template {
             format_version: "2010-09-09",
             description: description.into(),
             parameters: BTreeMap::new(),
+            mappings: BTreeMap::new(),
             conditions: BTreeMap::new(),
             resources: BTreeMap::new(),
             outputs: BTreeMap::new(),
@@ -42,6 +46,13 @@ impl Template {
 
     pub fn parameter(&mut self, name: impl Into<String>, parameter: Parameter) {
         self.parameters.insert(name.into(), parameter);
+    }
+
+    /// Adds a mapping; a second mapping of the same name is a bug in the stack code.
+    pub fn mapping(&mut self, name: impl Into<String>, entries: BTreeMap<String, BTreeMap<String, String>>) {
+        let name = name.into();
+        let previous = self.mappings.insert(name.clone(), entries);
+        assert!(previous.is_none(), "duplicate mapping {name}");
     }
 
     pub fn output(&mut self, name: impl Into<String>, description: impl Into<String>, value: Expr) {
