@@ -71,7 +71,14 @@ pub async fn pool_creating_database(options: MySqlConnectOptions, limits: Limits
     pool(options, limits).await
 }
 
-/// Creates `options`' database if it does not exist (connecting without it first).
+/// The role the migrations grant the load's tables to (see
+/// `db/migrations/*_grant_the_load_its_tables.sql`); on the host,
+/// `infra/host/database-access.sh` creates it and gives it to the load user.
+pub const LOAD_ROLE: &str = "zipster_loader";
+
+/// Creates `options`' database if it does not exist (connecting without it first),
+/// and the [`LOAD_ROLE`] the migrations grant to: what the local commands and the
+/// tests connect with (root) may create both; on the host the access script does.
 pub async fn create_database_if_missing(options: &MySqlConnectOptions, limits: Limits) -> Result<(), DbError> {
     let Some(name) = options.get_database().map(str::to_owned) else {
         return Ok(());
@@ -82,6 +89,8 @@ pub async fn create_database_if_missing(options: &MySqlConnectOptions, limits: L
     // (URL or generated), quoted with backquotes doubled.
     let statement = format!("CREATE DATABASE IF NOT EXISTS {}", quote_identifier(&name));
     conn.execute(sqlx::AssertSqlSafe(statement)).await.map_err(DbError::sql("creating the database"))?;
+    let role = format!("CREATE ROLE IF NOT EXISTS {}", quote_identifier(LOAD_ROLE));
+    conn.execute(sqlx::AssertSqlSafe(role)).await.map_err(DbError::sql("creating the load's role"))?;
     conn.close().await.map_err(DbError::sql("closing the connection"))?;
     Ok(())
 }
@@ -105,9 +114,21 @@ async fn open(options: &MySqlConnectOptions, timeout: Duration) -> Result<sqlx::
                 database: options.get_database().unwrap_or_default().to_owned(),
             })
         }
+        // The server offers no TLS at all, or its certificate did not verify.
+        Ok(Err(sqlx::Error::Tls(e))) => Err(DbError::Tls { target: describe(options), reason: e.to_string() }),
+        Ok(Err(sqlx::Error::Io(e))) if tls_failure(&e).is_some() => {
+            let reason = tls_failure(&e).map(ToString::to_string).unwrap_or_default();
+            Err(DbError::Tls { target: describe(options), reason })
+        }
         Ok(Err(e)) => Err(unreachable(e.to_string())),
         Err(_) => Err(unreachable(format!("no answer within {timeout:?}"))),
     }
+}
+
+/// The handshake's own error, when an I/O error is rustls refusing the server (sqlx
+/// reports a certificate that does not verify as I/O, not as its TLS error).
+fn tls_failure(error: &std::io::Error) -> Option<&rustls::Error> {
+    error.get_ref()?.downcast_ref::<rustls::Error>()
 }
 
 fn pool_options(limits: Limits) -> MySqlPoolOptions {

@@ -1,14 +1,20 @@
 //! Where the database is and who a function is to it: `DATABASE_URL` for local
-//! runs, otherwise a Secrets Manager secret (username and password) plus
-//! `DATABASE_HOST` and `DATABASE_NAME`. The password never leaves
-//! [`MySqlConnectOptions`]: nothing here formats it into a URL or a log line.
+//! runs, otherwise a Secrets Manager secret (username, password and the CA
+//! certificate the database host published) plus `DATABASE_HOST` and
+//! `DATABASE_NAME`. The password never leaves [`MySqlConnectOptions`]: nothing here
+//! formats it into a URL or a log line.
+//!
+//! Through a secret the connection is always TLS with the server verified
+//! (`VERIFY_IDENTITY` against the secret's CA: the host's certificate must name
+//! `DATABASE_HOST`); a secret without a CA certificate is an error, never plaintext.
+//! Only `DATABASE_URL` (the local stage, the tests) chooses its own `ssl-mode`.
 //!
 //! Reading the secret is the caller's (`zipster_aws::secrets` in the functions), given
 //! as a closure: what the secret says is the database's business, how it is fetched
 //! is AWS's, and neither crate depends on the other.
 
 use serde::Deserialize;
-use sqlx::mysql::MySqlConnectOptions;
+use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialsError {
@@ -25,6 +31,11 @@ pub enum CredentialsError {
     Unreadable(Box<dyn std::error::Error + Send + Sync>),
     #[error("reading secret {arn}: {message}")]
     Secret { arn: String, message: String },
+    #[error(
+        "secret {arn} has no ca_certificate: the database host writes its CA certificate there when it \
+         boots; wait for the host to finish booting (or see its boot log), nothing is sent without TLS"
+    )]
+    NoCertificate { arn: String },
 }
 
 /// The secret's JSON, as RDS and hand-made secrets have it; host and name in the
@@ -37,7 +48,14 @@ struct Secret {
     host: Option<String>,
     #[serde(default)]
     dbname: Option<String>,
+    /// The PEM of the CA that signed the host's certificate (not secret; kept here so
+    /// one read gives a function everything it needs to connect).
+    #[serde(default)]
+    ca_certificate: Option<String>,
 }
+
+/// The field of the secret the database host writes its CA certificate to.
+pub const CA_CERTIFICATE_FIELD: &str = "ca_certificate";
 
 /// Connection options from the environment, reading the secret `DATABASE_SECRET_ARN`
 /// names with `read_secret` if there is no `DATABASE_URL`.
@@ -74,12 +92,16 @@ pub fn options_from_secret(
         Some(text) => text.trim().parse::<u16>().map_err(|_| CredentialsError::BadPort(text))?,
         None => 3306,
     };
+    let ca = secret.ca_certificate.filter(|pem| !pem.trim().is_empty());
+    let ca = ca.ok_or_else(|| CredentialsError::NoCertificate { arn: arn.to_owned() })?;
     Ok(MySqlConnectOptions::new()
         .host(&host)
         .port(port)
         .username(&secret.username)
         .password(&secret.password)
-        .database(&database))
+        .database(&database)
+        .ssl_mode(MySqlSslMode::VerifyIdentity)
+        .ssl_ca_from_pem(ca.into_bytes()))
 }
 
 #[cfg(test)]
@@ -94,8 +116,21 @@ mod tests {
             "DATABASE_NAME" => Some("zipster".to_owned()),
             _ => None,
         };
-        let options = options_from_secret("arn:s", r#"{"username":"loader","password":"p@ss:w/rd"}"#, env).unwrap();
+        let secret = r#"{"username":"loader","password":"p@ss:w/rd","ca_certificate":"-----BEGIN CERTIFICATE-----"}"#;
+        let options = options_from_secret("arn:s", secret, env).unwrap();
         assert_eq!(crate::connect::describe(&options), "10.0.1.5:3306/zipster as loader");
+        assert!(matches!(options.get_ssl_mode(), MySqlSslMode::VerifyIdentity));
+    }
+
+    #[test]
+    fn a_secret_without_a_ca_certificate_is_refused_rather_than_sent_in_plaintext() {
+        let env = |name: &str| (name == "DATABASE_HOST" || name == "DATABASE_NAME").then(|| "h".to_owned());
+        for secret in [r#"{"username":"u","password":"p"}"#, r#"{"username":"u","password":"p","ca_certificate":" "}"#]
+        {
+            let err = options_from_secret("arn:s", secret, env).unwrap_err();
+            assert!(matches!(err, CredentialsError::NoCertificate { .. }), "{err}");
+            assert!(err.to_string().contains("nothing is sent without TLS"), "{err}");
+        }
     }
 
     #[test]
@@ -123,7 +158,7 @@ mod tests {
         let secret = env(&[("DATABASE_URL", ""), ("DATABASE_SECRET_ARN", "arn:s"), ("DATABASE_HOST", "10.0.1.5")]);
         let read = async |arn: &str| -> Result<String, Denied> {
             assert_eq!(arn, "arn:s");
-            Ok(r#"{"username":"loader","password":"p","dbname":"zipster"}"#.to_owned())
+            Ok(r#"{"username":"loader","password":"p","dbname":"zipster","ca_certificate":"pem"}"#.to_owned())
         };
         let options = options_from_env(secret, read).await.unwrap();
         assert_eq!(crate::connect::describe(&options), "10.0.1.5:3306/zipster as loader");

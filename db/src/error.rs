@@ -12,6 +12,12 @@ pub enum DbError {
     )]
     Unreachable { target: String, reason: String },
     #[error(
+        "TLS to the database at {target} failed: {reason}. The server must offer TLS with a certificate \
+         signed by the CA in the function's secret and naming the host connected to (DATABASE_HOST); \
+         check the host's boot log (/var/log/cloud-init-output.log) for its certificate step"
+    )]
+    Tls { target: String, reason: String },
+    #[error(
         "the database {database} does not exist on {server}: `cargo xtask seed-db` (or `cargo xtask local`) \
          creates and fills the local one; for another, check the database in DATABASE_URL or --database-url"
     )]

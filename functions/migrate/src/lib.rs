@@ -5,8 +5,8 @@
 //!
 //! Before migrating it waits, bounded, for the database to accept connections
 //! ([`wait_until_ready`]): the first `seed-db` after a fresh deploy races the host's
-//! boot (MariaDB installed and started by the user data), so `deploy && seed-db`
-//! waits for it instead of failing.
+//! boot (MariaDB installed and started, its users created and its CA certificate
+//! published by the user data), so `deploy && seed-db` waits for it instead of failing.
 
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,7 @@ use zipster_aws::handler::{ErrorKind, ResultError, to_json};
 use zipster_aws::scratch::{ObjectError, read_object};
 use zipster_core::event::ObjectRef;
 use zipster_db::connect::{check_reachable, describe};
+use zipster_db::credentials::CredentialsError;
 use zipster_db::load::{ObjectResult, load_object};
 use zipster_db::migrate::AppliedMigration;
 use zipster_db::{DbError, migrate};
@@ -49,13 +50,10 @@ pub enum MigrateError {
     Seed(#[from] ObjectError<DbError>),
     #[error(transparent)]
     Result(#[from] ResultError),
-    #[error("the database was not ready after waiting {waited:?} ({attempts} attempts): {source}")]
-    NotReady {
-        waited: Duration,
-        attempts: u32,
-        #[source]
-        source: DbError,
-    },
+    #[error("the database was not ready after waiting {waited:?} ({attempts} attempts): {reason}")]
+    NotReady { waited: Duration, attempts: u32, reason: String },
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
 }
 
 /// Lambda's `errorType`, as the load names its failures.
@@ -67,6 +65,7 @@ impl ErrorKind for MigrateError {
             Self::Seed(error) => error.error_type(),
             Self::Result(error) => error.error_type(),
             Self::NotReady { .. } => NOT_READY,
+            Self::Credentials(_) => "ConfigurationError",
         }
     }
 }
@@ -111,34 +110,48 @@ impl Readiness {
     }
 }
 
+/// What one attempt to connect needs: the connect options, read again on every
+/// attempt (the secret gains the host's CA certificate only once the host has
+/// booted), or why they cannot be had yet.
+pub type ConnectOptionsResult = Result<MySqlConnectOptions, CredentialsError>;
+
 /// Connects until the database answers, pausing with exponential backoff (each
-/// pause logged with the reason), for at most `readiness.max_wait`; returns how many
-/// attempts failed before it answered. Gives up with [`MigrateError::NotReady`].
-pub async fn wait_until_ready(options: &MySqlConnectOptions, readiness: &Readiness) -> Result<u32, MigrateError> {
+/// pause logged with the reason), for at most `readiness.max_wait`; returns the
+/// options that connected and how many attempts failed before. Worth waiting for:
+/// a server that does not answer yet, and a secret the host has not yet written its
+/// CA certificate to (it does so last, once the users exist). Anything else (a
+/// missing database, a refused login, a certificate that does not verify) stays so,
+/// and fails at once. Gives up with [`MigrateError::NotReady`].
+pub async fn wait_until_ready(
+    connect_options: impl AsyncFn() -> ConnectOptionsResult,
+    readiness: &Readiness,
+) -> Result<(MySqlConnectOptions, u32), MigrateError> {
     let started = Instant::now();
     let mut delay = readiness.first_delay;
     let mut failed = 0;
     loop {
-        let error = match check_reachable(options, readiness.attempt).await {
-            Ok(()) => {
-                if failed > 0 {
-                    info!(database = %describe(options), attempts = failed + 1, waited = ?started.elapsed(), "database ready");
+        let reason = match connect_options().await {
+            Err(error @ CredentialsError::NoCertificate { .. }) => error.to_string(),
+            Err(error) => return Err(MigrateError::Credentials(error)),
+            Ok(options) => match check_reachable(&options, readiness.attempt).await {
+                Ok(()) => {
+                    if failed > 0 {
+                        info!(database = %describe(&options), attempts = failed + 1, waited = ?started.elapsed(), "database ready");
+                    }
+                    return Ok((options, failed));
                 }
-                return Ok(failed);
-            }
-            // Only a server that does not answer yet is worth waiting for: a missing
-            // database or a refused login stays so, and fails at once.
-            Err(error @ DbError::Unreachable { .. }) => error,
-            Err(error) => return Err(MigrateError::Migrate(error)),
+                Err(error @ DbError::Unreachable { .. }) => error.to_string(),
+                Err(error) => return Err(MigrateError::Migrate(error)),
+            },
         };
         failed += 1;
         let waited = started.elapsed();
         let remaining = readiness.max_wait.saturating_sub(waited);
         if remaining.is_zero() {
-            return Err(MigrateError::NotReady { waited, attempts: failed, source: error });
+            return Err(MigrateError::NotReady { waited, attempts: failed, reason });
         }
         let pause = delay.min(remaining);
-        warn!(database = %describe(options), attempt = failed, reason = %error, pause = ?pause, "database not ready; waiting");
+        warn!(attempt = failed, %reason, pause = ?pause, "database not ready; waiting");
         tokio::time::sleep(pause).await;
         delay = (delay * 2).min(readiness.max_delay);
     }

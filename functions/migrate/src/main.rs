@@ -11,18 +11,25 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let aws = zipster_aws::load_config().await;
     let secrets = SecretsManager::new(&aws);
-    let options =
-        options_from_env(|name| std::env::var(name).ok(), async |arn| secrets.secret_string(arn).await).await?;
-    info!(database = %describe(&options), "migrate function starting");
     let storage = S3Storage::new(&aws);
-    // One connection: migrations take sqlx's lock and the seed runs after them.
     let readiness = zipster_migrate::Readiness::from_env(|name| std::env::var(name).ok())?;
-    let pool = lazy_pool(options.clone(), Limits { max_connections: 1, ..Limits::default() });
-    let (storage, pool, options) = (&storage, &pool, &options);
+    info!("migrate function starting");
+    let (storage, secrets) = (&storage, &secrets);
     zipster_aws::handler::run(async |event| {
-        // A fresh host may still be installing MariaDB: wait for it, bounded.
-        zipster_migrate::wait_until_ready(options, &readiness).await?;
-        zipster_migrate::handle(storage, pool, &event).await
+        // A fresh host may still be installing MariaDB or creating its users (the
+        // secret has no CA certificate until it is done): wait for it, bounded,
+        // reading the secret again on every attempt.
+        let connect_options = async || {
+            options_from_env(|name| std::env::var(name).ok(), async |arn| secrets.secret_string(arn).await).await
+        };
+        let (options, _) = zipster_migrate::wait_until_ready(connect_options, &readiness).await?;
+        info!(database = %describe(&options), "database ready");
+        // One connection: migrations take sqlx's lock and the seed runs after them.
+        // A pool per invocation: migrate runs once per deploy or seed.
+        let pool = lazy_pool(options, Limits { max_connections: 1, ..Limits::default() });
+        let result = zipster_migrate::handle(storage, &pool, &event).await;
+        pool.close().await;
+        result
     })
     .await
 }

@@ -117,7 +117,9 @@ fn find_mariadbd() -> Option<PathBuf> {
 }
 
 /// Initializes a data directory once, then starts `mariadbd` on a free loopback
-/// port without grant tables (a throwaway server reachable only from this machine).
+/// port (a throwaway server reachable only from this machine). Its grant tables are
+/// real, root without a password (`--auth-root-authentication-method=normal`), so
+/// the migrations' grants to the load role work as on the host.
 fn start_throwaway(mariadbd: &Path) -> Result<Daemon> {
     let datadir = local_state::dir().join("mariadb");
     let data = datadir.display().to_string();
@@ -151,7 +153,6 @@ fn start_throwaway(mariadbd: &Path) -> Result<Daemon> {
         format!("--log-error={data}/error.log"),
         format!("--port={port}"),
         "--bind-address=127.0.0.1".to_owned(),
-        "--skip-grant-tables".to_owned(),
     ]);
     if running_as_root {
         command.arg("--user=root");
