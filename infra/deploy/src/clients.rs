@@ -19,6 +19,8 @@ pub struct StageClients {
     pub sts: aws_sdk_sts::Client,
     pub sns: aws_sdk_sns::Client,
     pub sqs: aws_sdk_sqs::Client,
+    /// The few EC2 calls destroy makes, without the EC2 SDK (see [`crate::ec2`]).
+    pub ec2: crate::ec2::Ec2,
     pub region: String,
     /// An endpoint set in the configuration (`AWS_ENDPOINT_URL`, moto), if any.
     pub endpoint: Option<String>,
@@ -61,6 +63,7 @@ impl StageClients {
             sts: aws_sdk_sts::Client::new(config),
             sns: aws_sdk_sns::Client::new(config),
             sqs: aws_sdk_sqs::Client::new(config),
+            ec2: crate::ec2::Ec2::from_config(config, region),
             region: region.to_owned(),
             endpoint: config.endpoint_url().map(str::to_owned),
         }

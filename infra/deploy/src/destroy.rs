@@ -1,11 +1,19 @@
 //! `cargo xtask destroy --stage S`: deletes the stack and keeps the data. The buckets
 //! the template retains (`DeletionPolicy: Retain`) stay with their contents, and the
-//! data volume's final snapshot (`DeletionPolicy: Snapshot`) is taken by CloudFormation
-//! and kept; the report lists what was kept and the commands that delete it later.
+//! data volume's snapshots are kept: the final one CloudFormation takes
+//! (`DeletionPolicy: Snapshot`) and the daily ones of the snapshot policy. The report
+//! lists what was kept and the command that deletes it later.
 //! With `--purge-data`, confirmed by the stage's name (typed, or `--confirm-stage S`),
-//! every bucket of the stage is emptied (every version and delete marker) and deleted.
+//! every bucket of the stage is emptied (every version and delete marker) and deleted,
+//! and every snapshot of the data volume is deleted, also when the stack is already gone.
 //! Buckets the template does not retain are emptied either way: CloudFormation cannot
 //! delete a non-empty bucket, and the template says they hold nothing to keep.
+//!
+//! The snapshots are found two ways (see [`data_snapshots`]): by the volume's id, which
+//! every snapshot of it carries, and by the volume's tag `zipster-database=<stage>`,
+//! which the snapshot policy copies onto the daily ones and destroy puts on the final
+//! one (CloudFormation copies no tags onto it), so that they are still found once the
+//! stack, and with it the volume's id, is gone.
 
 use std::time::Duration;
 
@@ -14,8 +22,10 @@ use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use serde::Serialize;
 use serde_json::Value;
 use zipster_infra::StageConfig;
+use zipster_infra::constructs::host::DATABASE_VOLUME_TAG;
 
 use crate::deploy::{delete_stack, deployed_template, stack_id};
+use crate::ec2::Snapshot;
 use crate::events::EventLine;
 use crate::{StageClients, Ui, artifacts, stack_name};
 
@@ -25,7 +35,8 @@ pub struct DestroyOptions {
     /// Also empty and delete the artifact bucket (kept by default: it makes the next
     /// deploy upload nothing).
     pub include_artifacts: bool,
-    /// Also delete the data: the retained buckets and their contents.
+    /// Also delete the data: the retained buckets and their contents, and the data
+    /// volume's snapshots.
     pub purge_data: bool,
     /// `--confirm-stage`: the stage's name, confirming `purge_data` without a prompt.
     pub confirm_stage: Option<String>,
@@ -61,6 +72,10 @@ pub struct DestroyReport {
     /// Volumes whose final snapshot CloudFormation takes and keeps (`DeletionPolicy:
     /// Snapshot`): their ids, by which the snapshots are found.
     pub kept_snapshots_of: Vec<String>,
+    /// The data volume's snapshots kept (no `--purge-data`), tagged for a later purge.
+    pub kept_snapshots: Vec<String>,
+    /// The data volume's snapshots deleted by `--purge-data`.
+    pub deleted_snapshots: Vec<String>,
     /// The commands that delete what was kept, later.
     pub delete_later: Vec<String>,
     pub artifact_bucket_deleted: bool,
@@ -134,7 +149,10 @@ pub async fn destroy(options: DestroyOptions, clients: &StageClients, ui: &mut d
             retained: false,
         });
     }
-    if stack_id.is_none() && report.buckets.is_empty() {
+    // What a purge will delete, asked for before anything is deleted (so missing EC2
+    // permissions stop it here); the final snapshot is taken later, with the stack's deletion.
+    let snapshots = if options.purge_data { data_snapshots(clients, stage, &volumes).await? } else { Vec::new() };
+    if stack_id.is_none() && report.buckets.is_empty() && snapshots.is_empty() {
         ui.step(&format!("{stack} does not exist: nothing to destroy"));
         return Ok(report);
     }
@@ -152,13 +170,22 @@ pub async fn destroy(options: DestroyOptions, clients: &StageClients, ui: &mut d
         ));
     }
     for volume in &volumes {
-        ui.step(&format!("{volume}: the data volume; CloudFormation keeps its final snapshot"));
+        let fate = if options.purge_data { "deleted after the stack" } else { "kept" };
+        ui.step(&format!("{volume}: the data volume; CloudFormation takes its final snapshot, {fate}"));
+    }
+    if !snapshots.is_empty() {
+        ui.step(&format!(
+            "{} snapshot(s) of the data volume: {}, deleted",
+            snapshots.len(),
+            ids(&snapshots).join(", ")
+        ));
     }
     let (purged, kept): (Vec<&BucketContents>, Vec<&BucketContents>) =
         report.buckets.iter().partition(|b| !b.retained || options.purge_data);
     if options.dry_run {
+        let snapshots = if options.purge_data { "delete" } else { "keep" };
         ui.step(&format!(
-            "dry run: would empty and delete {} bucket(s), keep {}, and delete {stack}",
+            "dry run: would empty and delete {} bucket(s), keep {}, delete {stack}, and {snapshots} the data volume's snapshots",
             purged.len(),
             kept.len()
         ));
@@ -168,7 +195,12 @@ pub async fn destroy(options: DestroyOptions, clients: &StageClients, ui: &mut d
         let total: usize = report.buckets.iter().map(|b| b.objects).sum();
         options.confirm_stage.is_some()
             || ui.type_to_confirm(
-                &format!("delete {stack}, its {} bucket(s) and the {total} object(s) in them, for good", purged.len()),
+                &format!(
+                    "delete {stack}, its {} bucket(s) and the {total} object(s) in them, and the data volume's \
+                     snapshots ({} now, and the final one), for good",
+                    purged.len(),
+                    snapshots.len()
+                ),
                 &stage.name,
             )?
     } else {
@@ -216,14 +248,48 @@ pub async fn destroy(options: DestroyOptions, clients: &StageClients, ui: &mut d
         report.deleted_versions
     ));
     report.kept_buckets = kept;
-    report.kept_snapshots_of = volumes;
-    report.delete_later = delete_later(stage, &report.kept_buckets, &report.kept_snapshots_of, &clients.region);
     if !report.kept_buckets.is_empty() {
         ui.step(&format!("kept, with their contents: {}", report.kept_buckets.join(", ")));
     }
-    for volume in &report.kept_snapshots_of {
-        ui.step(&format!("kept: the snapshots of the data volume {volume} (the final one, and any scheduled ones)"));
+    if options.purge_data {
+        // Now with the final snapshot. Labelled first, so that a purge interrupted
+        // here finds them again, by the tag, once the stack is gone.
+        let snapshots = data_snapshots(clients, stage, &volumes).await?;
+        label(clients, stage, &snapshots, ui).await;
+        for snapshot in &snapshots {
+            if clients.ec2.delete_snapshot(&snapshot.id).await? {
+                report.deleted_snapshots.push(snapshot.id.clone());
+            }
+        }
+        if !report.deleted_snapshots.is_empty() {
+            ui.step(&format!(
+                "deleted {} snapshot(s) of the data volume: {}",
+                report.deleted_snapshots.len(),
+                report.deleted_snapshots.join(", ")
+            ));
+        }
+    } else {
+        report.kept_snapshots_of = volumes;
+        match data_snapshots(clients, stage, &report.kept_snapshots_of).await {
+            Ok(snapshots) => {
+                label(clients, stage, &snapshots, ui).await;
+                report.kept_snapshots = ids(&snapshots);
+                if !snapshots.is_empty() {
+                    ui.step(&format!(
+                        "kept: {} snapshot(s) of the data volume (the final one, and the daily ones): {}",
+                        snapshots.len(),
+                        report.kept_snapshots.join(", ")
+                    ));
+                }
+            }
+            // The stack is gone and the data is kept either way: say what is not known.
+            Err(error) => ui.step(&format!(
+                "kept: the snapshots of the data volume {}, but they could not be listed: {error}",
+                report.kept_snapshots_of.join(", ")
+            )),
+        }
     }
+    report.delete_later = delete_later(stage, &report.kept_buckets, &report.kept_snapshots);
     if !report.delete_later.is_empty() {
         ui.step("to delete them later:");
         for command in &report.delete_later {
@@ -233,21 +299,67 @@ pub async fn destroy(options: DestroyOptions, clients: &StageClients, ui: &mut d
     Ok(report)
 }
 
-/// The commands that delete what a destroy kept.
-fn delete_later(stage: &StageConfig, buckets: &[String], volumes: &[String], region: &str) -> Vec<String> {
-    let mut commands = Vec::new();
-    if !buckets.is_empty() {
-        let name = &stage.name;
-        commands.push(format!("cargo xtask destroy --stage {name} --purge-data --confirm-stage {name}"));
+/// The command that deletes what a destroy kept.
+fn delete_later(stage: &StageConfig, buckets: &[String], snapshots: &[String]) -> Vec<String> {
+    if buckets.is_empty() && snapshots.is_empty() {
+        return Vec::new();
     }
-    for volume in volumes {
-        commands.push(format!(
-            "aws ec2 describe-snapshots --region {region} --owner-ids self --filters Name=volume-id,Values={volume} \
-             --query 'Snapshots[].SnapshotId' --output text | xargs -n1 aws ec2 delete-snapshot --region {region} \
-             --snapshot-id"
-        ));
+    let name = &stage.name;
+    vec![format!("cargo xtask destroy --stage {name} --purge-data --confirm-stage {name}")]
+}
+
+/// Every snapshot of the stage's data volume(s), oldest first: those tagged
+/// `zipster-database=<stage>` (the daily ones, with the tags DLM copies from the
+/// volume; the final ones destroy labelled), then every snapshot of the volumes known
+/// (`volumes`, from the stack) or named by a tagged one, which adds the final snapshot
+/// CloudFormation took without tags.
+async fn data_snapshots(clients: &StageClients, stage: &StageConfig, volumes: &[String]) -> Result<Vec<Snapshot>> {
+    let tagged =
+        clients.ec2.snapshots(&format!("tag:{DATABASE_VOLUME_TAG}"), std::slice::from_ref(&stage.name)).await?;
+    let volumes = volumes_of(volumes, &tagged);
+    let by_volume = if volumes.is_empty() { Vec::new() } else { clients.ec2.snapshots("volume-id", &volumes).await? };
+    Ok(merged(tagged, by_volume))
+}
+
+/// The volumes whose snapshots to look for: those known, and those tagged snapshots name.
+fn volumes_of(known: &[String], tagged: &[Snapshot]) -> Vec<String> {
+    let mut volumes: Vec<String> = known.iter().cloned().chain(tagged.iter().map(|s| s.volume_id.clone())).collect();
+    volumes.retain(|v| !v.is_empty());
+    volumes.sort();
+    volumes.dedup();
+    volumes
+}
+
+/// Both lists as one, each snapshot once, oldest first.
+fn merged(tagged: Vec<Snapshot>, by_volume: Vec<Snapshot>) -> Vec<Snapshot> {
+    let mut all: Vec<Snapshot> = tagged.into_iter().chain(by_volume).collect();
+    all.sort_by(|a, b| a.id.cmp(&b.id));
+    all.dedup_by(|a, b| a.id == b.id);
+    // RFC 3339 times in UTC, so the text sorts as the time does.
+    all.sort_by(|a, b| (&a.start_time, &a.id).cmp(&(&b.start_time, &b.id)));
+    all
+}
+
+/// Tags the snapshots that do not carry `zipster-database=<stage>` yet (the final one:
+/// CloudFormation copies no tags onto it), so that a later purge finds them once the
+/// stack, and the volume's id with it, is gone. A failure is told, not fatal: the
+/// snapshots exist either way, and can still be found by the volume's id.
+async fn label(clients: &StageClients, stage: &StageConfig, snapshots: &[Snapshot], ui: &mut dyn Ui) {
+    let untagged: Vec<String> = snapshots
+        .iter()
+        .filter(|s| s.tag(DATABASE_VOLUME_TAG) != Some(stage.name.as_str()))
+        .map(|s| s.id.clone())
+        .collect();
+    if untagged.is_empty() {
+        return;
     }
-    commands
+    if let Err(error) = clients.ec2.tag(&untagged, DATABASE_VOLUME_TAG, &stage.name).await {
+        ui.step(&format!("could not tag {} {DATABASE_VOLUME_TAG}={}: {error}", untagged.join(", "), stage.name));
+    }
+}
+
+fn ids(snapshots: &[Snapshot]) -> Vec<String> {
+    snapshots.iter().map(|s| s.id.clone()).collect()
 }
 
 /// `(logical id, name)` of the buckets the stage's template names, in this account and region.
@@ -413,10 +525,38 @@ mod tests {
     }
 
     #[test]
-    fn what_was_kept_comes_with_the_commands_that_delete_it() {
-        let commands = delete_later(&stage("t2"), &["b".to_owned()], &["vol-1".to_owned()], "eu-west-1");
-        assert_eq!(commands[0], "cargo xtask destroy --stage t2 --purge-data --confirm-stage t2");
-        assert!(commands[1].contains("Values=vol-1") && commands[1].contains("delete-snapshot"), "{commands:?}");
-        assert!(delete_later(&stage("t3"), &[], &[], "eu-west-1").is_empty());
+    fn what_was_kept_comes_with_the_command_that_deletes_it() {
+        let purge = ["cargo xtask destroy --stage t2 --purge-data --confirm-stage t2".to_owned()];
+        assert_eq!(delete_later(&stage("t2"), &["b".to_owned()], &[]), purge);
+        assert_eq!(delete_later(&stage("t2"), &[], &["snap-1".to_owned()]), purge);
+        assert!(delete_later(&stage("t3"), &[], &[]).is_empty());
+    }
+
+    fn snapshot(id: &str, volume: &str, start: &str) -> Snapshot {
+        Snapshot {
+            id: id.to_owned(),
+            volume_id: volume.to_owned(),
+            state: "completed".to_owned(),
+            start_time: start.to_owned(),
+            tags: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_volumes_searched_are_the_stacks_and_those_the_tagged_snapshots_name() {
+        // The stack is gone: only the daily snapshots name the (deleted) volumes.
+        let tagged = [snapshot("snap-2", "vol-old", "2026-11-29T02:00:00Z"), snapshot("snap-3", "vol-b", "x")];
+        assert_eq!(volumes_of(&[], &tagged), ["vol-b", "vol-old"]);
+        assert_eq!(volumes_of(&["vol-b".to_owned()], &tagged[1..]), ["vol-b"]);
+        assert!(volumes_of(&[], &[snapshot("snap-4", "", "x")]).is_empty());
+    }
+
+    #[test]
+    fn each_snapshot_is_listed_once_oldest_first() {
+        let daily = snapshot("snap-b", "vol-1", "2026-11-30T02:00:00.000Z");
+        let older = snapshot("snap-c", "vol-1", "2026-11-29T02:00:00.000Z");
+        let last = snapshot("snap-a", "vol-1", "2026-12-01T10:00:00.000Z");
+        let all = merged(vec![daily.clone(), older.clone()], vec![last.clone(), daily.clone(), older.clone()]);
+        assert_eq!(ids(&all), ["snap-c", "snap-b", "snap-a"]);
     }
 }

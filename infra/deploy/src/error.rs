@@ -33,47 +33,28 @@ where
     match error {
         SdkError::ServiceError(context) => {
             let service_error = context.err();
-            let status = context.raw().status().as_u16();
-            let code = service_error.code().unwrap_or("");
-            let message = service_error.message().unwrap_or("");
-            let request_id = error.request_id().or_else(|| service_error.meta().request_id());
-            let mut line = format!("{head}: HTTP {status}");
-            if !code.is_empty() {
-                line.push_str(&format!(" {code}"));
-            }
-            if !message.is_empty() {
-                line.push_str(&format!(": {}", one_line(message)));
-            }
-            if code.is_empty() && message.is_empty() {
-                line.push_str(" with no error code or message");
-            }
-            if let Some(id) = request_id {
-                line.push_str(&format!(" (request id {id})"));
-            }
-            if let Some(hint) = hint(code, status, service, operation, resource) {
-                line.push_str("; ");
-                line.push_str(&hint);
-            }
-            line
+            let answer = ServiceAnswer {
+                status: context.raw().status().as_u16(),
+                code: service_error.code().unwrap_or(""),
+                message: service_error.message().unwrap_or(""),
+                request_id: error.request_id().or_else(|| service_error.meta().request_id()),
+            };
+            service_answer(operation, resource, service, &answer)
         }
         SdkError::DispatchFailure(failure) => {
             let cause = causes(error);
             if failure.is_timeout() {
-                format!("{head}: {endpoint} did not answer in time ({cause}); check the network, or AWS_ENDPOINT_URL")
+                unreachable(&head, endpoint, true, &cause)
             } else if failure.is_user() || looks_like_missing_credentials(&cause) {
                 format!("{head}: {}", missing_credentials())
             } else {
-                format!("{head}: could not reach {endpoint} ({cause}); check the network, or AWS_ENDPOINT_URL")
+                unreachable(&head, endpoint, false, &cause)
             }
         }
-        SdkError::TimeoutError(_) => {
-            format!("{head}: {endpoint} did not answer in time; check the network, or AWS_ENDPOINT_URL")
+        SdkError::TimeoutError(_) => unreachable(&head, endpoint, true, ""),
+        SdkError::ResponseError(context) => {
+            unreadable(&head, endpoint, context.raw().status().as_u16(), &causes(error))
         }
-        SdkError::ResponseError(context) => format!(
-            "{head}: HTTP {} from {endpoint}, and the answer could not be read ({}); is this endpoint the AWS service?",
-            context.raw().status().as_u16(),
-            causes(error)
-        ),
         SdkError::ConstructionFailure(_) => {
             let cause = causes(error);
             if looks_like_missing_credentials(&cause) {
@@ -84,6 +65,54 @@ where
         }
         _ => format!("{head}: {}", causes(error)),
     }
+}
+
+/// What a service answered with an error status, read by the SDK or by [`crate::ec2`].
+pub(crate) struct ServiceAnswer<'a> {
+    pub status: u16,
+    pub code: &'a str,
+    pub message: &'a str,
+    pub request_id: Option<&'a str>,
+}
+
+/// `service:Operation resource: HTTP status Code: message (request id …); hint`.
+pub(crate) fn service_answer(operation: &str, resource: &str, service: &str, answer: &ServiceAnswer<'_>) -> String {
+    let ServiceAnswer { status, code, message, request_id } = *answer;
+    let mut line = format!("{service}:{operation} {resource}: HTTP {status}");
+    if !code.is_empty() {
+        line.push_str(&format!(" {code}"));
+    }
+    if !message.is_empty() {
+        line.push_str(&format!(": {}", one_line(message)));
+    }
+    if code.is_empty() && message.is_empty() {
+        line.push_str(" with no error code or message");
+    }
+    if let Some(id) = request_id {
+        line.push_str(&format!(" (request id {id})"));
+    }
+    if let Some(hint) = hint(code, status, service, operation, resource) {
+        line.push_str("; ");
+        line.push_str(&hint);
+    }
+    line
+}
+
+/// The endpoint did not answer (in time, or at all); `cause` may be empty.
+pub(crate) fn unreachable(head: &str, endpoint: &str, timeout: bool, cause: &str) -> String {
+    let cause = if cause.is_empty() { String::new() } else { format!(" ({cause})") };
+    if timeout {
+        format!("{head}: {endpoint} did not answer in time{cause}; check the network, or AWS_ENDPOINT_URL")
+    } else {
+        format!("{head}: could not reach {endpoint}{cause}; check the network, or AWS_ENDPOINT_URL")
+    }
+}
+
+/// An answer that is not the service's (a proxy's page, a truncated body).
+pub(crate) fn unreadable(head: &str, endpoint: &str, status: u16, cause: &str) -> String {
+    format!(
+        "{head}: HTTP {status} from {endpoint}, and the answer could not be read ({cause}); is this endpoint the AWS service?"
+    )
 }
 
 /// What usually causes this error code, and what to do.
@@ -101,10 +130,14 @@ fn hint(code: &str, status: u16, service: &str, operation: &str, resource: &str)
             Some(format!("the session has expired: {}", refresh_credentials()))
         }
         "InvalidClientTokenId"
+        | "AuthFailure"
         | "InvalidAccessKeyId"
         | "UnrecognizedClientException"
         | "SignatureDoesNotMatch"
         | "IncompleteSignature" => Some(format!("AWS does not accept these credentials: {}", refresh_credentials())),
+        "InvalidSnapshot.InUse" => Some(format!(
+            "an image (AMI) is registered from {resource}: deregister it (aws ec2 deregister-image), then run this again"
+        )),
         "" if status == 403 => Some(format!(
             "access denied without a reason: check that the credentials may call {} on {resource}",
             iam_action(service, operation)
@@ -136,7 +169,7 @@ fn refresh_credentials() -> String {
     format!("refresh them (`aws sso login` for an SSO profile) or set others; {CREDENTIAL_CHAIN}")
 }
 
-fn missing_credentials() -> String {
+pub(crate) fn missing_credentials() -> String {
     format!(
         "no AWS credentials found: {CREDENTIAL_CHAIN}; set one of those (after `aws sso login` if it is an SSO profile)"
     )
@@ -150,7 +183,7 @@ fn looks_like_missing_credentials(detail: &str) -> bool {
 
 /// The error and its sources, each by its `Display`, in one line. Not the SDK's
 /// `DisplayErrorContext`: it ends with the whole error's `Debug` dump.
-fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn causes(error: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(error);
     while let Some(current) = next {

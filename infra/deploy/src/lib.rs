@@ -15,6 +15,7 @@ pub mod changeset;
 mod clients;
 pub mod deploy;
 pub mod destroy;
+pub mod ec2;
 pub mod error;
 pub mod events;
 pub mod gate;

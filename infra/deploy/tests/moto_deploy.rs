@@ -201,7 +201,9 @@ async fn deploy_redeploy_change_code_diff_and_destroy_a_stage() {
     assert!(no.lines.iter().any(|l| l.contains(&input) && l.contains("<- data")), "{:?}", no.lines);
 
     // 5. Destroy with --purge-data, the stage confirmed: every bucket emptied
-    // (versions and markers) and deleted, retained or not, the stack gone.
+    // (versions and markers) and deleted, retained or not, the stack gone, and the
+    // data volume's final snapshot (taken with the stack's deletion) deleted after it.
+    let volume = physical_id(&clients, "zipster-e2e", "DatabaseVolume").await;
     let mut yes = Recorder { answer: true, ..Recorder::default() };
     let destroyed = destroy(destroy_options(false, false, true), &clients, &mut yes).await.unwrap();
     assert!(destroyed.stack_deleted && destroyed.purged);
@@ -211,6 +213,8 @@ async fn deploy_redeploy_change_code_diff_and_destroy_a_stage() {
         assert!(!bucket_exists(&clients, bucket).await, "{bucket} survived");
     }
     assert!(events::stack_status(&clients, "zipster-e2e").await.unwrap().is_none());
+    assert_eq!(destroyed.deleted_snapshots.len(), 1, "the final snapshot: {destroyed:?}");
+    assert!(snapshots(&moto, "volume-id", &volume).is_empty(), "a snapshot of {volume} survived the purge");
     // The artifact bucket stays unless asked for.
     assert!(bucket_exists(&clients, &first.artifact_bucket).await);
     let artifacts_gone = destroy(destroy_options(false, true, false), &clients, &mut yes).await.unwrap();
@@ -220,16 +224,13 @@ async fn deploy_redeploy_change_code_diff_and_destroy_a_stage() {
 
 /// Asks moto's EC2 (which the deploy engine has no SDK for) through boto3 in the venv.
 fn instance_state(moto: &MotoServer, instance_id: &str) -> String {
-    let script = format!(
-        "import boto3\nec2 = boto3.client('ec2', endpoint_url='{}', region_name='{LOCAL_REGION}', \
-         aws_access_key_id='testing', aws_secret_access_key='testing')\n\
-         r = ec2.describe_instances(InstanceIds=['{instance_id}'])\n\
-         print(r['Reservations'][0]['Instances'][0]['State']['Name'])",
-        moto.endpoint
-    );
-    let python = zipster_tools::venv::tool("python").unwrap();
-    let output = std::process::Command::new(python).arg("-c").arg(script).output().unwrap();
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    boto3(
+        moto,
+        &format!(
+            "r = ec2.describe_instances(InstanceIds=['{instance_id}'])\n\
+             print(r['Reservations'][0]['Instances'][0]['State']['Name'])"
+        ),
+    )
 }
 
 /// The local stage's settings under `name`, with `edit` applied to stages.toml's text.
@@ -339,6 +340,9 @@ async fn a_deploy_never_replaces_state_unless_told_by_name_and_destroy_keeps_the
     // contents stay, and the report says how to delete them.
     let input = allowed.outputs["InputBucketName"].clone();
     put(&clients, &input, "feeds/keep.csv", "zipcode\n").await;
+    // A daily snapshot, as the snapshot policy makes them (moto runs no DLM): the
+    // volume's tags copied, and the policy's own.
+    let daily = daily_snapshot(&moto, &volume, "gate");
     let destroy_options = |purge_data, confirm_stage: Option<&str>| DestroyOptions {
         stage: new_image.clone(),
         dry_run: false,
@@ -357,8 +361,13 @@ async fn a_deploy_never_replaces_state_unless_told_by_name_and_destroy_keeps_the
     assert!(kept.delete_later.iter().any(|c| c.contains("--purge-data --confirm-stage gate")), "{kept:?}");
     assert!(ui.lines.iter().any(|l| l.starts_with("kept") && l.contains(&input)), "{:?}", ui.lines);
     assert_eq!(kept.kept_snapshots_of, std::slice::from_ref(&volume));
-    assert_eq!(snapshot_count(&moto, &volume), 1, "the final snapshot of {volume}");
-    assert!(kept.delete_later.iter().any(|c| c.contains(&volume)), "{kept:?}");
+    let kept_snapshots = snapshots(&moto, "volume-id", &volume);
+    assert_eq!(kept_snapshots.len(), 2, "the final snapshot of {volume} and the daily one");
+    assert!(kept_snapshots.contains(&daily));
+    assert_eq!(kept.kept_snapshots.iter().cloned().collect::<BTreeSet<_>>(), kept_snapshots, "{kept:?}");
+    assert!(ui.lines.iter().any(|l| l.starts_with("kept: 2 snapshot(s)") && l.contains(&daily)), "{:?}", ui.lines);
+    // The final snapshot now carries the volume's tag too: found once the stack is gone.
+    assert_eq!(snapshots(&moto, "tag:zipster-database", "gate"), kept_snapshots);
 
     // --purge-data: asked for the stage's name; a wrong one deletes nothing.
     let mut wrong = Recorder { typed: Some("prod".to_owned()), ..Recorder::default() };
@@ -367,12 +376,27 @@ async fn a_deploy_never_replaces_state_unless_told_by_name_and_destroy_keeps_the
     assert!(wrong.questions.iter().any(|q| q.contains("for good")), "{:?}", wrong.questions);
     let mismatch = destroy(destroy_options(true, Some("prod")), &clients, &mut Recorder::default()).await;
     assert!(mismatch.unwrap_err().to_string().contains("does not match"));
+    assert_eq!(snapshots(&moto, "volume-id", &volume).len(), 2, "a declined purge deleted a snapshot");
+    // The stack is gone, so the snapshots are found by the tag alone.
     let mut typed = Recorder { typed: Some("gate".to_owned()), ..Recorder::default() };
     let purged = destroy(destroy_options(true, None), &clients, &mut typed).await.unwrap();
     assert!(purged.purged && purged.deleted_buckets.contains(&input), "{purged:?}");
     for bucket in &kept.kept_buckets {
         assert!(!bucket_exists(&clients, bucket).await, "{bucket} survived the purge");
     }
+    assert!(snapshots(&moto, "volume-id", &volume).is_empty(), "a snapshot of {volume} survived the purge");
+    assert_eq!(purged.deleted_snapshots.iter().cloned().collect::<BTreeSet<_>>(), kept_snapshots, "{purged:?}");
+    assert!(typed.questions.iter().any(|q| q.contains("2 now")), "{:?}", typed.questions);
+    assert!(
+        typed.lines.iter().any(|l| l.starts_with("deleted 2 snapshot(s)") && l.contains(&daily)),
+        "{:?}",
+        typed.lines
+    );
+    // Nothing left: a second purge finds nothing to destroy.
+    let mut again = Recorder::default();
+    let nothing = destroy(destroy_options(true, None), &clients, &mut again).await.unwrap();
+    assert!(nothing.deleted_snapshots.is_empty() && !nothing.stack_existed, "{nothing:?}");
+    assert!(again.lines.iter().any(|l| l.contains("nothing to destroy")), "{:?}", again.lines);
 }
 
 async fn physical_id(clients: &StageClients, stack: &str, logical_id: &str) -> String {
@@ -381,16 +405,41 @@ async fn physical_id(clients: &StageClients, stack: &str, logical_id: &str) -> S
     resource.and_then(|r| r.physical_resource_id()).unwrap().to_owned()
 }
 
-/// How many snapshots moto's EC2 has of `volume_id` (through boto3, as above).
-fn snapshot_count(moto: &MotoServer, volume_id: &str) -> usize {
+/// The ids of the snapshots moto's EC2 has whose `filter` is `value` (through boto3,
+/// as above, so the deploy engine's own EC2 client is not what checks it).
+fn snapshots(moto: &MotoServer, filter: &str, value: &str) -> BTreeSet<String> {
+    let output = boto3(
+        moto,
+        &format!(
+            "r = ec2.describe_snapshots(OwnerIds=['self'], Filters=[{{'Name': '{filter}', 'Values': ['{value}']}}])\n\
+             print(' '.join(s['SnapshotId'] for s in r['Snapshots']))"
+        ),
+    );
+    output.split_whitespace().map(str::to_owned).collect()
+}
+
+/// A snapshot of `volume_id` as the snapshot policy takes it: the volume's tag copied
+/// (`copy_tags`), and the policy's own `zipster-snapshot=daily`.
+fn daily_snapshot(moto: &MotoServer, volume_id: &str, stage: &str) -> String {
+    boto3(
+        moto,
+        &format!(
+            "r = ec2.create_snapshot(VolumeId='{volume_id}', Description='Created for policy: policy-0 schedule: daily', \
+             TagSpecifications=[{{'ResourceType': 'snapshot', 'Tags': [{{'Key': 'zipster-database', 'Value': '{stage}'}}, \
+             {{'Key': 'zipster-snapshot', 'Value': 'daily'}}]}}])\nprint(r['SnapshotId'])"
+        ),
+    )
+}
+
+/// Runs `code` with `ec2`, a boto3 client of moto's EC2; its output, or a panic with its stderr.
+fn boto3(moto: &MotoServer, code: &str) -> String {
     let script = format!(
         "import boto3\nec2 = boto3.client('ec2', endpoint_url='{}', region_name='{LOCAL_REGION}', \
-         aws_access_key_id='testing', aws_secret_access_key='testing')\n\
-         r = ec2.describe_snapshots(Filters=[{{'Name': 'volume-id', 'Values': ['{volume_id}']}}])\n\
-         print(len(r['Snapshots']))",
+         aws_access_key_id='testing', aws_secret_access_key='testing')\n{code}",
         moto.endpoint
     );
     let python = zipster_tools::venv::tool("python").unwrap();
     let output = std::process::Command::new(python).arg("-c").arg(script).output().unwrap();
-    String::from_utf8_lossy(&output.stdout).trim().parse().unwrap_or(0)
+    assert!(output.status.success(), "boto3: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
