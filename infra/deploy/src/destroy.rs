@@ -257,16 +257,21 @@ pub async fn destroy(options: DestroyOptions, clients: &StageClients, ui: &mut d
         let snapshots = data_snapshots(clients, stage, &volumes).await?;
         label(clients, stage, &snapshots, ui).await;
         for snapshot in &snapshots {
-            if clients.ec2.delete_snapshot(&snapshot.id).await? {
-                report.deleted_snapshots.push(snapshot.id.clone());
-            }
+            clients.ec2.delete_snapshot(&snapshot.id).await?;
+            report.deleted_snapshots.push(snapshot.id.clone());
         }
-        if !report.deleted_snapshots.is_empty() {
+        if !snapshots.is_empty() {
             ui.step(&format!(
                 "deleted {} snapshot(s) of the data volume: {}",
-                report.deleted_snapshots.len(),
+                snapshots.len(),
                 report.deleted_snapshots.join(", ")
             ));
+        }
+        // The final snapshot is still being taken right after the stack's deletion; EC2
+        // accepts its deletion and carries it out once it is complete.
+        let pending = snapshots.iter().filter(|s| s.state == "pending").count();
+        if pending > 0 {
+            ui.step(&format!("{pending} of them still being taken: EC2 removes them once complete"));
         }
     } else {
         report.kept_snapshots_of = volumes;

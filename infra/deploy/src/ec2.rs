@@ -30,7 +30,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::error::{self, ServiceAnswer};
 
-/// The EC2 API version every request names (the current one; it has not changed since).
+/// The EC2 Query API's version, which every request names (the current one since 2016).
 const API_VERSION: &str = "2016-11-15";
 const CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
 /// The most DescribeSnapshots returns per page (it also accepts no more).
@@ -93,10 +93,6 @@ impl Ec2 {
         }
     }
 
-    pub fn endpoint(&self) -> &str {
-        &self.endpoint
-    }
-
     /// Every snapshot this account owns whose `filter` (`volume-id`,
     /// `tag:zipster-database`, …) is one of `values`, all pages.
     pub async fn snapshots(&self, filter: &str, values: &[String]) -> Result<Vec<Snapshot>> {
@@ -135,13 +131,13 @@ impl Ec2 {
         Ok(snapshots)
     }
 
-    /// Deletes one snapshot; `false` if it was already gone (deleted meanwhile by
-    /// someone else, or by an earlier, interrupted purge).
-    pub async fn delete_snapshot(&self, id: &str) -> Result<bool> {
+    /// Deletes one snapshot. One already gone is no error: deleted meanwhile by someone
+    /// else, or by this call's own first attempt when only its answer was lost.
+    pub async fn delete_snapshot(&self, id: &str) -> Result<()> {
         let params = vec![("SnapshotId".to_owned(), id.to_owned())];
         match self.attempts("DeleteSnapshot", params).await {
-            Ok(_) => Ok(true),
-            Err(Failure::Service { code, .. }) if code == "InvalidSnapshot.NotFound" => Ok(false),
+            Ok(_) => Ok(()),
+            Err(Failure::Service { code, .. }) if code == "InvalidSnapshot.NotFound" => Ok(()),
             Err(failure) => Err(self.failure("DeleteSnapshot", id, failure)),
         }
     }
@@ -218,9 +214,9 @@ impl Ec2 {
         }
     }
 
-    /// The chain's credentials, fetched once and again only near their expiry (the SDK
-    /// clients cache theirs the same way; an SSO or assume-role chain would otherwise
-    /// be asked on every call).
+    /// The chain's credentials, fetched once and again only near their expiry, as the
+    /// SDK clients' identity cache does (an SSO or assume-role chain would otherwise be
+    /// asked on every call).
     async fn credentials(&self) -> Result<Credentials, Failure> {
         let fresh = |c: &Credentials| c.expiry().is_none_or(|expiry| expiry > SystemTime::now() + REFRESH_BEFORE);
         if let Ok(cached) = self.cached.lock()
@@ -613,8 +609,8 @@ mod tests {
 
     #[test]
     fn the_endpoint_is_the_configured_one_or_the_regions() {
-        assert_eq!(client("http://127.0.0.1:5000/").endpoint(), "http://127.0.0.1:5000");
-        let config = SdkConfig::builder().build();
-        assert_eq!(Ec2::from_config(&config, "eu-west-1").endpoint(), "https://ec2.eu-west-1.amazonaws.com");
+        let moto = SdkConfig::builder().endpoint_url("http://127.0.0.1:5000/").build();
+        assert_eq!(endpoint(&moto, "us-east-1"), "http://127.0.0.1:5000");
+        assert_eq!(endpoint(&SdkConfig::builder().build(), "eu-west-1"), "https://ec2.eu-west-1.amazonaws.com");
     }
 }
