@@ -90,7 +90,15 @@ pub async fn create_database_if_missing(options: &MySqlConnectOptions, limits: L
     let statement = format!("CREATE DATABASE IF NOT EXISTS {}", quote_identifier(&name));
     conn.execute(sqlx::AssertSqlSafe(statement)).await.map_err(DbError::sql("creating the database"))?;
     let role = format!("CREATE ROLE IF NOT EXISTS {}", quote_identifier(LOAD_ROLE));
-    conn.execute(sqlx::AssertSqlSafe(role)).await.map_err(DbError::sql("creating the load's role"))?;
+    match conn.execute(sqlx::AssertSqlSafe(role)).await {
+        Ok(_) => {}
+        // ER_SPECIFIC_ACCESS_DENIED_ERROR: a user without CREATE USER (one made for a
+        // database of its own) relies on the role being there already; if it is not,
+        // the first migration that grants to it says so.
+        Err(sqlx::Error::Database(e))
+            if e.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().map(|e| e.number()) == Some(1227) => {}
+        Err(e) => return Err(DbError::sql("creating the load's role")(e)),
+    }
     conn.close().await.map_err(DbError::sql("closing the connection"))?;
     Ok(())
 }

@@ -76,7 +76,12 @@ impl HostLikeServer {
         if running_as_root() {
             install.arg("--user=root");
         }
+        // One install at a time on this machine: two tests' bootstraps side by side
+        // have failed here once ("Installation of system tables failed"), unexplained.
+        let lock = std::fs::File::create(std::env::temp_dir().join("zipster-host-db-install.lock")).unwrap();
+        lock.lock().unwrap();
         let out = install.output().unwrap();
+        drop(lock);
         assert!(out.status.success(), "mariadb-install-db: {}", describe(&out));
         let out = certificates(&data, &["localhost", "127.0.0.1"]);
         assert!(out.status.success(), "database-tls.sh: {}", describe(&out));

@@ -43,23 +43,25 @@ for variable in MIGRATE_PASSWORD LOAD_PASSWORD; do
     # Secrets Manager generates them without punctuation: nothing to quote.
     [[ ${!variable:-} =~ ^[A-Za-z0-9]{20,}$ ]] || fail "$variable must be at least 20 letters and digits"
 done
-[[ $MIGRATE_USER != "$LOAD_USER" ]] || fail "MIGRATE_USER and LOAD_USER must differ"
+readonly migrate_user=${MIGRATE_USER:-} load_user=${LOAD_USER:-}
+readonly migrate_password=${MIGRATE_PASSWORD:-} load_password=${LOAD_PASSWORD:-}
+[[ $migrate_user != "$load_user" ]] || fail "MIGRATE_USER and LOAD_USER must differ"
 
 readonly role=zipster_loader
-migrate="'$MIGRATE_USER'@'$client_host'"
-load="'$LOAD_USER'@'$client_host'"
+migrate="'$migrate_user'@'$client_host'"
+load="'$load_user'@'$client_host'"
 
 mysql --batch "$@" <<SQL
 CREATE DATABASE IF NOT EXISTS \`$database\` CHARACTER SET utf8mb4;
 CREATE ROLE IF NOT EXISTS $role;
 
-CREATE USER IF NOT EXISTS $migrate IDENTIFIED BY '$MIGRATE_PASSWORD';
-ALTER USER $migrate IDENTIFIED BY '$MIGRATE_PASSWORD' REQUIRE SSL;
+CREATE USER IF NOT EXISTS $migrate IDENTIFIED BY '$migrate_password';
+ALTER USER $migrate IDENTIFIED BY '$migrate_password' REQUIRE SSL;
 GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, DROP, INDEX, REFERENCES
     ON \`$database\`.* TO $migrate WITH GRANT OPTION;
 
-CREATE USER IF NOT EXISTS $load IDENTIFIED BY '$LOAD_PASSWORD';
-ALTER USER $load IDENTIFIED BY '$LOAD_PASSWORD' REQUIRE SSL;
+CREATE USER IF NOT EXISTS $load IDENTIFIED BY '$load_password';
+ALTER USER $load IDENTIFIED BY '$load_password' REQUIRE SSL;
 GRANT $role TO $load;
 SET DEFAULT ROLE $role FOR $load;
 
@@ -67,4 +69,4 @@ DROP USER IF EXISTS 'zipster'@'%';
 DROP USER IF EXISTS ''@'localhost';
 FLUSH PRIVILEGES;
 SQL
-echo "zipster-database-access: $database: $MIGRATE_USER and $LOAD_USER from $client_host, TLS only" >&2
+echo "zipster-database-access: $database: $migrate_user and $load_user from $client_host, TLS only" >&2

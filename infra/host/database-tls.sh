@@ -66,18 +66,19 @@ elif [[ ! -s $ca || ! -s $ca_key ]]; then
     fail 3 "$ca and $ca_key must both exist (the functions trust this CA): restore the missing one from a snapshot, or remove both to make a new CA and redeploy the functions' secrets"
 fi
 
-current() {
-    [[ -s $cert && -s $key && -s $names ]] &&
-        [[ $(<"$names") == "$san" ]] &&
-        openssl verify -CAfile "$ca" "$cert" >/dev/null 2>&1 &&
-        openssl x509 -in "$cert" -noout -checkend $((30 * 24 * 3600)) >/dev/null
-}
+fresh=false
+if [[ -s $cert && -s $key && -s $names ]] && [[ $(<"$names") == "$san" ]] &&
+    openssl verify -CAfile "$ca" "$cert" >/dev/null 2>&1 &&
+    openssl x509 -in "$cert" -noout -checkend $((30 * 24 * 3600)) >/dev/null; then
+    fresh=true
+fi
 
-if ! current; then
+if [[ $fresh == false ]]; then
+    serial=$(openssl rand -hex 16)
     openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 \
         -subj "/CN=$subject" -keyout "$key.new" -out "$dir/zipster-server.csr" 2>/dev/null
     openssl x509 -req -in "$dir/zipster-server.csr" -CA "$ca" -CAkey "$ca_key" -sha256 -days 825 \
-        -set_serial "0x$(openssl rand -hex 16)" \
+        -set_serial "0x$serial" \
         -extfile <(printf 'subjectAltName=%s\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' "$san") \
         -out "$cert.new" 2>/dev/null
     rm -f "$dir/zipster-server.csr"

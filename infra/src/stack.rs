@@ -68,6 +68,9 @@ pub fn stack(stage: &StageConfig) -> Template {
         if let Some(topic) = trigger {
             topic::subscribe_function(&mut t, topic, &function);
         }
+        if let Some(user) = database.user_of(def) {
+            host::add_secret_policy(&mut t, user, function.role_arn());
+        }
         functions.push((def, function));
     }
 
@@ -97,14 +100,15 @@ fn add_function(
     failures: &Failures<'_>,
 ) -> FunctionRef {
     let (mut environment, mut statements) = feed_access(def, stage, feed);
-    if def.reaches_database {
+    if let Some(user) = database.user_of(def) {
         environment.extend([
-            ("DATABASE_SECRET_ARN", database.secret_arn()),
+            ("DATABASE_SECRET_ARN", user.secret_arn()),
             ("DATABASE_HOST", database.private_dns_name()),
             ("DATABASE_NAME", host::DATABASE_NAME.into()),
+            ("DATABASE_MAX_CONNECTIONS", user.connections.to_string().into()),
         ]);
         statements.push(
-            Statement::allow(["secretsmanager:GetSecretValue"], vec![database.secret_arn()]).sid("ReadDatabaseSecret"),
+            Statement::allow(["secretsmanager:GetSecretValue"], vec![user.secret_arn()]).sid("ReadItsDatabaseSecret"),
         );
     }
     let network = network.for_function(def.reaches_database);
@@ -313,7 +317,9 @@ fn add_outputs(t: &mut Template, feed: &Feed, functions: &[(&FunctionDef, Functi
     t.output("DeadLetterQueueUrl", "The on-failure queue of every function", Expr::reference(DEAD_LETTER_QUEUE));
     t.output("DatabaseHost", "Private DNS name of the MySQL host", database.private_dns_name());
     t.output("DatabaseInstanceId", "For Session Manager (aws ssm start-session)", database.instance_id());
-    t.output("DatabaseSecretArn", "MySQL credentials", database.secret_arn());
+    for user in &host::DATABASE_USERS {
+        t.output(user.secret_output(), "MySQL credentials of one function", user.secret_arn());
+    }
 }
 
 /// The largest staged object the load takes: it is downloaded to `/tmp` whole, and

@@ -35,7 +35,8 @@ fn parameters_and_outputs_have_the_agreed_names() {
             "DeadLetterQueueUrl",
             "DatabaseHost",
             "DatabaseInstanceId",
-            "DatabaseSecretArn",
+            "MigrateDatabaseSecretArn",
+            "LoadDatabaseSecretArn",
         ]);
         outputs.extend(FUNCTIONS.map(|f| f.name_output()));
         assert_eq!(keys(&template["Outputs"]), outputs);
@@ -54,7 +55,8 @@ fn exactly_the_stateful_resources_carry_the_stateful_marker() {
     let expected = BTreeSet::from([
         "DatabaseHost",
         "DatabaseVolume",
-        "DatabaseSecret",
+        "MigrateDatabaseSecret",
+        "LoadDatabaseSecret",
         "DeadLetterQueue",
         "InputBucket",
         "StagingBucket",
@@ -101,13 +103,17 @@ fn functions_get_the_agreed_environment_runtime_and_code_location() {
             vec![
                 "ALERTS_TOPIC_ARN",
                 "DATABASE_HOST",
+                "DATABASE_MAX_CONNECTIONS",
                 "DATABASE_NAME",
                 "DATABASE_SECRET_ARN",
                 "LOAD_TOPIC_ARN",
                 "MAX_OBJECT_BYTES",
             ],
         ),
-        ("migrate", vec!["DATABASE_HOST", "DATABASE_NAME", "DATABASE_SECRET_ARN", "STAGING_BUCKET"]),
+        (
+            "migrate",
+            vec!["DATABASE_HOST", "DATABASE_MAX_CONNECTIONS", "DATABASE_NAME", "DATABASE_SECRET_ARN", "STAGING_BUCKET"],
+        ),
     ]);
     assert_eq!(expected.keys().copied().collect::<BTreeSet<_>>(), FUNCTIONS.map(|f| f.name).into());
     assert_eq!(LAMBDA_ARCHITECTURE, "arm64", "the host AMI and instance types are arm64 too");

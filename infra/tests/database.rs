@@ -72,7 +72,9 @@ fn the_host_attaches_its_own_volume_and_nothing_else_does() {
         assert!(script.len() < 16 * 1024, "{}: user data is {} bytes, EC2 takes 16 KiB", stage.name, script.len());
         let position = |needle: &str| script.find(needle).unwrap_or_else(|| panic!("{}: no {needle:?}", stage.name));
         let order = [
-            "cat > /usr/local/sbin/zipster-data-volume <<'ZIPSTER_DATA_VOLUME_EOF'",
+            "cat > /usr/local/sbin/zipster-data-volume <<'ZIPSTER_HOST_SCRIPT_EOF'",
+            "cat > /usr/local/sbin/zipster-database-tls <<'ZIPSTER_HOST_SCRIPT_EOF'",
+            "cat > /usr/local/sbin/zipster-database-access <<'ZIPSTER_HOST_SCRIPT_EOF'",
             "dnf install -y mariadb105-server",
             "volume=${DatabaseVolume}",
             "X-aws-ec2-metadata-token-ttl-seconds",
@@ -80,20 +82,30 @@ fn the_host_attaches_its_own_volume_and_nothing_else_does() {
             "until aws ec2 attach-volume --region \"$region\" --volume-id \"$volume\" --instance-id \"$instance\" --device /dev/sdf",
             "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_",
             "/usr/local/sbin/zipster-data-volume \"$device\" /var/lib/mysql",
+            "/usr/local/sbin/zipster-database-tls /var/lib/mysql mysql \"$hostname\" \"$address\"",
             "RequiresMountsFor=/var/lib/mysql",
-            "systemctl enable --now mariadb",
+            "systemctl restart mariadb",
             "secretsmanager get-secret-value",
+            "/usr/local/sbin/zipster-database-access zipster",
+            "secretsmanager put-secret-value",
         ]
         .map(position);
         assert!(order.is_sorted(), "{}: boot steps out of order: {order:?}", stage.name);
-        assert_eq!(script.matches("systemctl enable --now mariadb").count(), 1);
-        // The disk script, verbatim: its `${…}` are bash's, never CloudFormation's.
-        let disk_script = include_str!("../host/data-volume.sh");
-        assert!(script.contains(disk_script), "{}", stage.name);
+        assert_eq!(script.matches("systemctl restart mariadb").count(), 1);
+        // The host scripts, verbatim but for their comments: their `${…}` are bash's,
+        // never CloudFormation's.
         let literal = template["Resources"]["DatabaseHost"]["Properties"]["UserData"]["Fn::Base64"]["Fn::Join"][1][0]
             .as_str()
             .unwrap();
-        assert!(literal.contains(disk_script), "{}: the disk script must not go through Fn::Sub", stage.name);
+        for host_script in [
+            include_str!("../host/data-volume.sh"),
+            include_str!("../host/database-tls.sh"),
+            include_str!("../host/database-access.sh"),
+        ] {
+            let installed = zipster_infra::constructs::host::without_comments(host_script);
+            assert!(installed.lines().count() > 20, "{}", stage.name);
+            assert!(literal.contains(&installed), "{}: a host script must not go through Fn::Sub", stage.name);
+        }
     }
 }
 
@@ -152,7 +164,7 @@ fn the_host_is_patched_in_place_on_the_stage_schedule_with_output_to_the_logs_bu
         let role = resource(&template, "DatabaseHostRole");
         let writes = statements(role).into_iter().any(|s| {
             s["Action"] == json!(["s3:PutObject"])
-                && s["Resource"] == json!([objects.clone()])
+                && as_list(&s["Resource"]).contains(&&objects)
                 && s["Effect"] == "Allow"
         });
         assert!(writes, "{}: the host role cannot write the patching output", stage.name);
@@ -210,7 +222,8 @@ fn the_user_data_is_a_clean_bash_script() {
         let script = user_data(&template)
             .replace("${AWS::Region}", &stage.region)
             .replace("${DatabaseVolume}", "vol-0123456789abcdef0")
-            .replace("${DatabaseSecret}", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:zipster-x");
+            .replace("${MigrateDatabaseSecret}", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:zipster-m")
+            .replace("${LoadDatabaseSecret}", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:zipster-l");
         assert!(!script.contains("${AWS::") && !script.contains("${Database"), "{}: a substitution left", stage.name);
         let path = std::env::temp_dir().join(format!("zipster-user-data-{}-{}.sh", stage.name, std::process::id()));
         std::fs::write(&path, &script).unwrap();

@@ -10,7 +10,7 @@ use std::panic::AssertUnwindSafe;
 use serde_json::{Value, json};
 use support::{as_list, boot_script_mut, references, resources, statements, target, templates, user_data, walk};
 use zipster_infra::constructs::function::{VPC_DESCRIBE_ACTIONS, VPC_ENI_ACTIONS};
-use zipster_infra::constructs::host::DESCRIBE_ACTIONS;
+use zipster_infra::constructs::host::{DATABASE_USERS, DESCRIBE_ACTIONS, SSM_AGENT_ACTIONS};
 use zipster_infra::constructs::network::{AWS_OWNED_BUCKETS, S3_PREFIX_LISTS};
 use zipster_infra::constructs::session::{SESSION_LOG_PREFIX, document_name};
 use zipster_infra::constructs::topic::AWS_MANAGED_SNS_KEY;
@@ -128,7 +128,7 @@ fn iam_allows_no_wildcard_actions_and_no_wildcard_resources_except_vpc_networkin
             // EC2 authorizes these on `*` only: Lambda's look-ups of its network interfaces, the host's DescribeVolumes.
             let only_on_all = |a: &&Value| {
                 let a = a.as_str().unwrap_or_default();
-                VPC_DESCRIBE_ACTIONS.contains(&a) || DESCRIBE_ACTIONS.contains(&a)
+                VPC_DESCRIBE_ACTIONS.contains(&a) || DESCRIBE_ACTIONS.contains(&a) || SSM_AGENT_ACTIONS.contains(&a)
             };
             assert!(
                 actions.iter().all(only_on_all),
@@ -161,24 +161,131 @@ fn no_secret_is_written_in_the_template(stage: &StageConfig, template: &Value) {
     for (id, function) in resources(template, "AWS::Lambda::Function") {
         for (name, value) in function["Properties"]["Environment"]["Variables"].as_object().unwrap() {
             if name.contains("SECRET") || name.contains("PASSWORD") {
-                assert_eq!(
-                    target(value),
-                    Some("DatabaseSecret"),
-                    "{}: {id}.{name} must point at the secret",
+                let secret = target(value).unwrap_or_default();
+                assert!(
+                    DATABASE_USERS.iter().any(|user| user.secret_id == secret),
+                    "{}: {id}.{name} must point at a database user's secret",
                     stage.name
                 );
             }
         }
     }
-    let secret = &template["Resources"]["DatabaseSecret"]["Properties"];
-    assert!(secret.get("SecretString").is_none());
-    assert_eq!(secret["GenerateSecretString"]["GenerateStringKey"], "password");
-    // The boot script reads the password at boot; it never embeds one.
+    for user in DATABASE_USERS {
+        let secret = &template["Resources"][user.secret_id]["Properties"];
+        assert!(secret.get("SecretString").is_none());
+        assert_eq!(secret["GenerateSecretString"]["GenerateStringKey"], "password");
+    }
+    // The boot script reads the passwords at boot; it never embeds one, and hands
+    // them on only through stdin and the environment.
     let script = user_data(template);
     assert!(script.contains("secretsmanager get-secret-value"), "{}", stage.name);
     assert!(!script.contains("set -x"), "{}: user data would log the password", stage.name);
     for line in script.lines().filter(|l| l.contains("IDENTIFIED BY")) {
-        assert!(line.contains("IDENTIFIED BY '$password'"), "{}: {line}", stage.name);
+        let from_the_environment =
+            line.contains("IDENTIFIED BY '$migrate_password'") || line.contains("IDENTIFIED BY '$load_password'");
+        assert!(from_the_environment, "{}: {line}", stage.name);
+    }
+    for line in script.lines().filter(|l| l.contains("put-secret-value")) {
+        assert!(line.contains("--secret-string file:///dev/stdin"), "{}: {line}", stage.name);
+    }
+}
+
+/// Each database user's secret is read by its own function's role only (and the
+/// host, which creates the user), written by the host only; the functions' roles
+/// may read only their own.
+fn each_database_secret_is_readable_only_by_its_function_and_the_host(stage: &StageConfig, template: &Value) {
+    for user in DATABASE_USERS {
+        let function = FUNCTIONS.iter().find(|def| def.name == user.function).unwrap();
+        let role = format!("{}Role", function.logical_id());
+        let policies = resources(template, "AWS::SecretsManager::ResourcePolicy");
+        let (_, policy) = policies
+            .iter()
+            .find(|(_, p)| target(&p["Properties"]["SecretId"]) == Some(user.secret_id))
+            .unwrap_or_else(|| panic!("{}: {} has no resource policy", stage.name, user.secret_id));
+        let p = &policy["Properties"];
+        assert_eq!(p["BlockPublicPolicy"], true);
+        let statements = as_list(&p["ResourcePolicy"]["Statement"]);
+        let denied_but = |action: &str| -> Vec<Option<&str>> {
+            let statement = statements
+                .iter()
+                .find(|s| {
+                    s["Effect"] == "Deny" && s["Principal"] == "*" && as_list(&s["Action"]).contains(&&json!(action))
+                })
+                .unwrap_or_else(|| panic!("{}: {}: no deny of {action}", stage.name, user.secret_id));
+            let except = &statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"];
+            let arns = if except.is_array() { as_list(except) } else { vec![except] };
+            arns.into_iter().map(target).collect()
+        };
+        let mut readers = denied_but("secretsmanager:GetSecretValue");
+        readers.sort();
+        let mut expected = vec![Some(role.as_str()), Some("DatabaseHostRole")];
+        expected.sort();
+        assert_eq!(readers, expected, "{}: {}", stage.name, user.secret_id);
+        assert_eq!(denied_but("secretsmanager:PutSecretValue"), vec![Some("DatabaseHostRole")]);
+
+        // No other function's role may read it.
+        for other in FUNCTIONS.iter().filter(|def| def.name != user.function) {
+            let other_role = &template["Resources"][format!("{}Role", other.logical_id())];
+            for statement in statements_of(other_role) {
+                let reads_it = as_list(&statement["Resource"]).into_iter().any(|r| target(r) == Some(user.secret_id));
+                assert!(!reads_it, "{}: {} may read {}", stage.name, other.name, user.secret_id);
+            }
+        }
+    }
+}
+
+/// The statements of a role's inline policies.
+fn statements_of(role: &Value) -> Vec<&Value> {
+    as_list(&role["Properties"]["Policies"])
+        .into_iter()
+        .flat_map(|policy| as_list(&policy["PolicyDocument"]["Statement"]))
+        .collect()
+}
+
+/// The server admits every connection the functions can open together: each
+/// database function at its reserved concurrency, each instance with the pool the
+/// template gives it (`DATABASE_MAX_CONNECTIONS`).
+fn the_database_admits_every_connection_the_functions_can_open(stage: &StageConfig, template: &Value) {
+    let script = user_data(template);
+    let max_connections: u64 = script
+        .lines()
+        .find_map(|line| line.strip_prefix("max_connections = "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{}: the server config sets no max_connections", stage.name));
+    let mut needed = 0;
+    for (id, function) in resources(template, "AWS::Lambda::Function") {
+        let p = &function["Properties"];
+        let Some(pool) = p["Environment"]["Variables"]["DATABASE_MAX_CONNECTIONS"].as_str() else { continue };
+        let pool: u64 = pool.parse().unwrap();
+        let concurrency = p["ReservedConcurrentExecutions"].as_u64().unwrap_or_else(|| panic!("{id}: unbounded"));
+        needed += pool * concurrency;
+    }
+    assert!(needed > 0, "{}", stage.name);
+    assert!(needed < max_connections, "{}: {needed} connections, max_connections {max_connections}", stage.name);
+}
+
+/// MySQL is TLS only, its users are created by the access script for the
+/// functions' subnets only, and the host may not read the account's parameters.
+fn the_database_is_tls_only_and_its_users_are_limited_to_the_functions_subnets(stage: &StageConfig, template: &Value) {
+    let script = user_data(template);
+    assert!(script.lines().any(|l| l == "require_secure_transport = ON"), "{}", stage.name);
+    assert!(script.contains("/usr/local/sbin/zipster-database-tls /var/lib/mysql mysql"), "{}", stage.name);
+    let pattern = zipster_infra::constructs::host::client_host_pattern(stage, 2);
+    let access = format!("/usr/local/sbin/zipster-database-access zipster {pattern} --user=root");
+    assert!(script.lines().any(|l| l == access), "{}: {access}", stage.name);
+    // The pattern covers exactly the two private subnets.
+    let first = stage.subnet_cidr(0);
+    assert_eq!(pattern, format!("{}/255.255.254.0", first.trim_end_matches("/24")), "{}", stage.name);
+    assert_eq!(stage.subnet_cidr(1).split('.').nth(2), Some("1"));
+
+    let role = &template["Resources"]["DatabaseHostRole"]["Properties"];
+    assert!(role.get("ManagedPolicyArns").is_none_or(|arns| as_list(arns).is_empty()), "{}", stage.name);
+    for statement in as_list(&role["Policies"]).into_iter().flat_map(|p| as_list(&p["PolicyDocument"]["Statement"])) {
+        for action in as_list(&statement["Action"]) {
+            let action = action.as_str().unwrap();
+            assert!(!action.starts_with("ssm:GetParameter"), "{}: the host reads parameters: {action}", stage.name);
+            assert!(!action.ends_with('*'), "{}: {action}", stage.name);
+        }
     }
 }
 
@@ -715,6 +822,35 @@ fn sessions_on_the_host_are_logged_to_the_logs_bucket_in_every_stage() {
     }
 }
 
+#[test]
+fn each_database_secret_is_readable_only_by_its_function_and_the_host_in_every_stage() {
+    for (stage, template) in templates() {
+        each_database_secret_is_readable_only_by_its_function_and_the_host(&stage, &template);
+    }
+}
+
+#[test]
+fn the_database_admits_every_connection_the_functions_can_open_in_every_stage() {
+    for (stage, template) in templates() {
+        the_database_admits_every_connection_the_functions_can_open(&stage, &template);
+    }
+}
+
+#[test]
+fn the_database_is_tls_only_and_its_users_are_limited_to_the_functions_subnets_in_every_stage() {
+    for (stage, template) in templates() {
+        the_database_is_tls_only_and_its_users_are_limited_to_the_functions_subnets(&stage, &template);
+    }
+}
+
+/// The host's user data with `from` replaced by `to`.
+fn edit_user_data(template: &mut Value, from: &str, to: &str) {
+    let boot = boot_script_mut(template);
+    let edited = boot.as_str().unwrap().replace(from, to);
+    assert_ne!(boot.as_str().unwrap(), edited, "{from:?} is not in the user data");
+    *boot = json!(edited);
+}
+
 type Check = fn(&StageConfig, &Value);
 type Mutation = Box<dyn FnOnce(&mut Value)>;
 
@@ -737,6 +873,55 @@ fn role_statements(template: &mut Value) -> &mut Vec<Value> {
 #[test]
 fn the_checks_reject_insecure_templates() {
     let cases: Vec<(&str, Check, Mutation)> = vec![
+        (
+            "a secret without a resource policy",
+            each_database_secret_is_readable_only_by_its_function_and_the_host,
+            Box::new(|t| t["Resources"].as_object_mut().unwrap().retain(|id, _| id != "LoadDatabaseSecretPolicy")),
+        ),
+        (
+            "a secret the transform may read",
+            each_database_secret_is_readable_only_by_its_function_and_the_host,
+            Box::new(|t| {
+                let policy = &mut t["Resources"]["LoadDatabaseSecretPolicy"]["Properties"]["ResourcePolicy"];
+                policy["Statement"][0]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"Fn::GetAtt": ["TransformFunctionRole", "Arn"]}));
+            }),
+        ),
+        (
+            "the load's role reading the migrate secret",
+            each_database_secret_is_readable_only_by_its_function_and_the_host,
+            Box::new(|t| {
+                let role = &mut t["Resources"]["LoadFunctionRole"]["Properties"];
+                role["Policies"][0]["PolicyDocument"]["Statement"].as_array_mut().unwrap().push(json!({
+                    "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"],
+                    "Resource": [{"Ref": "MigrateDatabaseSecret"}]}));
+            }),
+        ),
+        (
+            "more load instances than the database admits",
+            the_database_admits_every_connection_the_functions_can_open,
+            Box::new(|t| t["Resources"]["LoadFunction"]["Properties"]["ReservedConcurrentExecutions"] = json!(500)),
+        ),
+        (
+            "a database that accepts plaintext",
+            the_database_is_tls_only_and_its_users_are_limited_to_the_functions_subnets,
+            Box::new(|t| edit_user_data(t, "require_secure_transport = ON", "require_secure_transport = OFF")),
+        ),
+        (
+            "users from anywhere",
+            the_database_is_tls_only_and_its_users_are_limited_to_the_functions_subnets,
+            Box::new(|t| edit_user_data(t, "/255.255.254.0 --user=root", "/255.255.0.0 --user=root")),
+        ),
+        (
+            "a host that may read every parameter",
+            the_database_is_tls_only_and_its_users_are_limited_to_the_functions_subnets,
+            Box::new(|t| {
+                t["Resources"]["DatabaseHostRole"]["Properties"]["ManagedPolicyArns"] =
+                    json!([{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"}]);
+            }),
+        ),
         (
             "a bucket allowing public policies",
             every_bucket_is_private_encrypted_versioned_and_tls_only,
@@ -802,9 +987,10 @@ fn the_checks_reject_insecure_templates() {
             "a password in user data",
             no_secret_is_written_in_the_template,
             Box::new(|t| {
-                let script = boot_script_mut(t);
-                let leaked = script.as_str().unwrap().replace("IDENTIFIED BY '$password'", "IDENTIFIED BY 'hunter2'");
-                *script = json!(leaked);
+                let parts = &mut t["Resources"]["DatabaseHost"]["Properties"]["UserData"]["Fn::Base64"]["Fn::Join"][1];
+                let leaked =
+                    parts[0].as_str().unwrap().replace("IDENTIFIED BY '$load_password'", "IDENTIFIED BY 'hunter2'");
+                parts[0] = json!(leaked);
             }),
         ),
         (

@@ -20,7 +20,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let loader = Loader {
         storage: S3Storage::new(&aws),
         notify: SnsNotify::new(&aws),
-        pool: lazy_pool(options, Limits::default()),
+        pool: lazy_pool(options, Limits { max_connections: config.database_connections, ..Limits::default() }),
         config,
     };
     let loader = &loader;

@@ -57,6 +57,7 @@ fn config() -> Config {
         load_topic_arn: "arn:load".to_owned(),
         alerts_topic_arn: "arn:alerts".to_owned(),
         max_object_bytes: 1 << 20,
+        database_connections: 2,
     }
 }
 

@@ -13,6 +13,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let secrets = SecretsManager::new(&aws);
     let storage = S3Storage::new(&aws);
     let readiness = zipster_migrate::Readiness::from_env(|name| std::env::var(name).ok())?;
+    // One connection by default: migrations take sqlx's lock and the seed runs after them.
+    let connections = zipster_aws::config::Env::new(|name| std::env::var(name).ok()).number(
+        "DATABASE_MAX_CONNECTIONS",
+        "connections",
+        1,
+    )?;
+    let connections = u32::try_from(connections).unwrap_or(1);
     info!("migrate function starting");
     let (storage, secrets) = (&storage, &secrets);
     zipster_aws::handler::run(async |event| {
@@ -24,9 +31,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         };
         let (options, _) = zipster_migrate::wait_until_ready(connect_options, &readiness).await?;
         info!(database = %describe(&options), "database ready");
-        // One connection: migrations take sqlx's lock and the seed runs after them.
         // A pool per invocation: migrate runs once per deploy or seed.
-        let pool = lazy_pool(options, Limits { max_connections: 1, ..Limits::default() });
+        let pool = lazy_pool(options, Limits { max_connections: connections, ..Limits::default() });
         let result = zipster_migrate::handle(storage, &pool, &event).await;
         pool.close().await;
         result

@@ -61,16 +61,17 @@ async fn put(clients: &StageClients, bucket: &str, key: &str, body: &str) {
         .unwrap();
 }
 
-const OUTPUTS: [&str; 13] = [
+const OUTPUTS: [&str; 14] = [
     "AlertsTopicArn",
     "DatabaseHost",
     "DatabaseInstanceId",
-    "DatabaseSecretArn",
     "DeadLetterQueueUrl",
     "ErrorsBucketName",
     "InputBucketName",
+    "LoadDatabaseSecretArn",
     "LoadFunctionName",
     "LoadTopicArn",
+    "MigrateDatabaseSecretArn",
     "MigrateFunctionName",
     "StagingBucketName",
     "TransformFunctionName",
@@ -127,7 +128,9 @@ async fn deploy_redeploy_change_code_diff_and_destroy_a_stage() {
         assert_eq!(key, first.code_keys[function.name], "{}", function.name);
     }
     assert_eq!(instance_state(&moto, &out("DatabaseInstanceId")), "running");
-    assert!(out("DatabaseSecretArn").starts_with("arn:aws:secretsmanager:"));
+    for secret in ["MigrateDatabaseSecretArn", "LoadDatabaseSecretArn"] {
+        assert!(out(secret).starts_with("arn:aws:secretsmanager:"), "{secret}");
+    }
 
     // 2. The same code again: no change set to run, nothing uploaded.
     let mut ui = Recorder::default();

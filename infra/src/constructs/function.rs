@@ -63,6 +63,8 @@ pub struct Failures<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionRef {
     pub logical_id: String,
+    /// Its own role's logical ID.
+    pub role_id: String,
 }
 
 impl FunctionRef {
@@ -73,6 +75,11 @@ impl FunctionRef {
 
     pub fn arn(&self) -> Expr {
         Expr::get_att(&self.logical_id, "Arn")
+    }
+
+    /// The ARN of the role it runs with (what resource policies name).
+    pub fn role_arn(&self) -> Expr {
+        Expr::get_att(&self.role_id, "Arn")
     }
 }
 
@@ -96,7 +103,6 @@ struct Parts<'a> {
     stage: &'a StageConfig,
     failures: &'a Failures<'a>,
     function: FunctionRef,
-    role_id: String,
     log_group_id: String,
     /// `zipster-<stage>-<name>`.
     physical_name: String,
@@ -109,8 +115,7 @@ impl<'a> Parts<'a> {
             def,
             stage,
             failures,
-            function: FunctionRef { logical_id: function_id.to_owned() },
-            role_id: format!("{function_id}Role"),
+            function: FunctionRef { logical_id: function_id.to_owned(), role_id: format!("{function_id}Role") },
             log_group_id: format!("{function_id}LogGroup"),
             physical_name: def.physical_name(stage),
         }
@@ -146,7 +151,7 @@ impl<'a> Parts<'a> {
             Role::for_service("lambda.amazonaws.com", format!("Runs {}", self.physical_name), tags(self.stage));
         role.policies
             .push(InlinePolicy { policy_name: "function".to_owned(), policy_document: PolicyDocument::new(all) });
-        template.add(&self.role_id, role);
+        template.add(&self.function.role_id, role);
     }
 
     /// The function itself: `bootstrap` on `provided.al2023`, code from the artifact bucket.
@@ -165,7 +170,7 @@ impl<'a> Parts<'a> {
                 s3_bucket: Expr::reference(ARTIFACT_BUCKET),
                 s3_key: Expr::reference(self.def.code_key_parameter()),
             },
-            role: Expr::get_att(&self.role_id, "Arn"),
+            role: Expr::get_att(&self.function.role_id, "Arn"),
             memory_size: settings.memory_mb,
             timeout: settings.timeout_seconds,
             environment: Environment { variables },

@@ -199,6 +199,7 @@ resource_types! {
     Document(ssm::Document) = "AWS::SSM::Document",
     LifecyclePolicy(dlm::LifecyclePolicy) = "AWS::DLM::LifecyclePolicy",
     Secret(secretsmanager::Secret) = "AWS::SecretsManager::Secret",
+    SecretPolicy(secretsmanager::SecretPolicy) = "AWS::SecretsManager::ResourcePolicy",
 }
 
 #[cfg(test)]

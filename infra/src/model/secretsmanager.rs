@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-use super::Tag;
+use super::iam::PolicyDocument;
+use super::{Expr, Tag};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -20,4 +21,14 @@ pub struct GenerateSecretString {
     pub generate_string_key: String,
     pub password_length: u32,
     pub exclude_punctuation: bool,
+}
+
+/// `AWS::SecretsManager::ResourcePolicy`: who may do what with one secret, beside IAM.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SecretPolicy {
+    pub secret_id: Expr,
+    pub resource_policy: PolicyDocument,
+    /// Refuses a policy that would open the secret to other accounts.
+    pub block_public_policy: bool,
 }
