@@ -1,0 +1,302 @@
+//! Numbers as exact decimals: `integer` and `number` cells, constraint values, and their
+//! canonical text. Python's `Decimal` (what frictionless compares with) is exact, so a
+//! float here would make `unique`, `enum` and the bounds disagree on long values.
+
+use std::cmp::Ordering;
+
+/// How a field's text is read as a number (Table Schema `groupChar`, `decimalChar`,
+/// `bareNumber`).
+#[derive(Debug, Clone)]
+pub(crate) struct NumberFormat {
+    pub integer: bool,
+    pub group_char: Option<String>,
+    pub decimal_char: String,
+    pub bare: bool,
+}
+
+impl NumberFormat {
+    pub(crate) fn plain(integer: bool) -> Self {
+        NumberFormat { integer, group_char: None, decimal_char: ".".to_owned(), bare: true }
+    }
+}
+
+/// A finite value is `±0.d1d2…dn × 10^exp` with `digits` = d1…dn, no leading or trailing
+/// zero (zero: no digits). Digits live in a buffer the caller reuses, so a cell costs no
+/// allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Head {
+    NaN,
+    Inf { negative: bool },
+    Finite { negative: bool, exp: i64 },
+}
+
+/// An owned number: constraint values, parsed once at load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Decimal {
+    pub head: Head,
+    pub digits: Vec<u8>,
+}
+
+/// Whitespace XML Schema's `collapse` facet removes around a decimal.
+fn xml_trim(s: &str) -> &str {
+    s.trim_matches([' ', '\t', '\n', '\r'])
+}
+
+/// `bareNumber: false`: leading characters up to the first digit or minus sign, and
+/// trailing characters after the last digit, are not part of the number.
+fn strip_non_numeric(s: &str) -> &str {
+    let start = s.find(|c: char| c.is_ascii_digit() || c == '-').unwrap_or(s.len());
+    let s = &s[start..];
+    let end = s.rfind(|c: char| c.is_ascii_digit()).map_or(0, |i| i + 1);
+    &s[..end]
+}
+
+/// Parses `text` as the format says, leaving the significant digits in `digits`.
+pub(crate) fn parse(text: &str, format: &NumberFormat, digits: &mut Vec<u8>) -> Option<Head> {
+    digits.clear();
+    let mut s = xml_trim(text);
+    if !format.bare {
+        s = strip_non_numeric(s);
+    }
+    let (negative, rest) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if !format.integer {
+        // The spec's special values, "case need not be respected": NaN, INF, -INF.
+        if rest.eq_ignore_ascii_case("inf") {
+            return Some(Head::Inf { negative });
+        }
+        if s.eq_ignore_ascii_case("nan") {
+            return Some(Head::NaN);
+        }
+    }
+    let group = format.group_char.as_deref().filter(|g| !g.is_empty());
+    let decimal = format.decimal_char.as_str();
+    let mut rest = rest;
+    let mut int_digits: i64 = 0; // digits before the point, leading zeros excluded
+    let mut any_digit = false;
+    let mut seen_point = false;
+    let mut leading_frac_zeros: i64 = 0;
+    while let Some(c) = rest.chars().next() {
+        if let Some(g) = group
+            && let Some(after) = rest.strip_prefix(g)
+        {
+            rest = after;
+            continue;
+        }
+        if !format.integer
+            && !seen_point
+            && let Some(after) = rest.strip_prefix(decimal)
+        {
+            seen_point = true;
+            rest = after;
+            continue;
+        }
+        if c.is_ascii_digit() {
+            any_digit = true;
+            let d = c as u8 - b'0';
+            if seen_point {
+                if digits.is_empty() && d == 0 {
+                    leading_frac_zeros += 1;
+                } else {
+                    digits.push(d);
+                }
+            } else if !(digits.is_empty() && d == 0) {
+                digits.push(d);
+                int_digits += 1;
+            }
+            rest = &rest[1..];
+            continue;
+        }
+        break;
+    }
+    if !any_digit {
+        return None;
+    }
+    let mut exp: i64 = if int_digits > 0 { int_digits } else { -leading_frac_zeros };
+    if !rest.is_empty() {
+        // An exponent: E, an optional sign, one or more digits.
+        if format.integer || !(rest.starts_with('e') || rest.starts_with('E')) {
+            return None;
+        }
+        let e = &rest[1..];
+        let (e_negative, e_digits) = match e.as_bytes().first() {
+            Some(b'-') => (true, &e[1..]),
+            Some(b'+') => (false, &e[1..]),
+            _ => (false, e),
+        };
+        if e_digits.is_empty() || !e_digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let value = e_digits.bytes().fold(0i64, |acc, b| acc.saturating_mul(10).saturating_add(i64::from(b - b'0')));
+        exp = if e_negative { exp.saturating_sub(value) } else { exp.saturating_add(value) };
+    }
+    while digits.last() == Some(&0) {
+        digits.pop();
+    }
+    if digits.is_empty() {
+        return Some(Head::Finite { negative: false, exp: 0 });
+    }
+    Some(Head::Finite { negative, exp })
+}
+
+impl Decimal {
+    pub(crate) fn parse(text: &str, format: &NumberFormat) -> Option<Decimal> {
+        let mut digits = Vec::new();
+        let head = parse(text, format, &mut digits)?;
+        Some(Decimal { head, digits })
+    }
+}
+
+/// Orders two numbers; `None` when either is NaN (NaN satisfies no bound and equals nothing).
+pub(crate) fn compare(a: Head, a_digits: &[u8], b: &Decimal) -> Option<Ordering> {
+    let rank = |h: Head, digits: &[u8]| -> Option<i8> {
+        match h {
+            Head::NaN => None,
+            Head::Inf { negative: true } => Some(-2),
+            Head::Inf { negative: false } => Some(2),
+            Head::Finite { .. } if digits.is_empty() => Some(0),
+            Head::Finite { negative, .. } => Some(if negative { -1 } else { 1 }),
+        }
+    };
+    let (ra, rb) = (rank(a, a_digits)?, rank(b.head, &b.digits)?);
+    if ra != rb || ra.abs() != 1 {
+        return Some(ra.cmp(&rb));
+    }
+    let (Head::Finite { exp: ea, negative }, Head::Finite { exp: eb, .. }) = (a, b.head) else {
+        return Some(Ordering::Equal);
+    };
+    let magnitude = ea.cmp(&eb).then_with(|| a_digits.cmp(&b.digits));
+    Some(if negative { magnitude.reverse() } else { magnitude })
+}
+
+/// Writes the canonical text: plain notation (`-12.5`, `0.001`, `1200`) for exponents a
+/// spreadsheet shows as is, scientific (`1.5E+40`) beyond.
+pub(crate) fn write_canonical(head: Head, digits: &[u8], out: &mut String) {
+    match head {
+        Head::NaN => out.push_str("NaN"),
+        Head::Inf { negative } => out.push_str(if negative { "-INF" } else { "INF" }),
+        Head::Finite { .. } if digits.is_empty() => out.push('0'),
+        Head::Finite { negative, exp } => {
+            if negative {
+                out.push('-');
+            }
+            let n = digits.len() as i64;
+            let push = |out: &mut String, ds: &[u8]| out.extend(ds.iter().map(|d| char::from(b'0' + d)));
+            if (-6..=21).contains(&exp) {
+                if exp <= 0 {
+                    out.push_str("0.");
+                    out.extend(std::iter::repeat_n('0', exp.unsigned_abs() as usize));
+                    push(out, digits);
+                } else if exp >= n {
+                    push(out, digits);
+                    out.extend(std::iter::repeat_n('0', (exp - n) as usize));
+                } else {
+                    let (int, frac) = digits.split_at(exp as usize);
+                    push(out, int);
+                    out.push('.');
+                    push(out, frac);
+                }
+            } else {
+                push(out, &digits[..1]);
+                if n > 1 {
+                    out.push('.');
+                    push(out, &digits[1..]);
+                }
+                let e = exp - 1;
+                out.push('E');
+                out.push(if e < 0 { '-' } else { '+' });
+                out.push_str(&e.unsigned_abs().to_string());
+            }
+        }
+    }
+}
+
+/// The bytes that identify a value for `unique` and `primaryKey` (1.0 and 1 are the same).
+pub(crate) fn key(head: Head, digits: &[u8], out: &mut Vec<u8>) {
+    match head {
+        Head::NaN => out.push(b'n'),
+        Head::Inf { negative } => out.push(if negative { b'-' } else { b'+' }),
+        Head::Finite { negative, exp } => {
+            out.push(if negative { b'f' } else { b'F' });
+            out.extend_from_slice(&exp.to_le_bytes());
+            out.extend_from_slice(digits);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canonical(text: &str, format: &NumberFormat) -> Option<String> {
+        let mut digits = Vec::new();
+        let head = parse(text, format, &mut digits)?;
+        let mut out = String::new();
+        write_canonical(head, &digits, &mut out);
+        Some(out)
+    }
+
+    #[test]
+    fn numbers_follow_the_xml_schema_decimal_with_exponent_and_specials() {
+        let f = NumberFormat::plain(false);
+        for (text, want) in [
+            ("-1.23", "-1.23"),
+            ("+100000.00", "100000"),
+            ("210", "210"),
+            (".5", "0.5"),
+            ("5.", "5"),
+            ("000.0100", "0.01"),
+            ("-0", "0"),
+            ("1.5e3", "1500"),
+            ("1E-7", "0.0000001"),
+            ("1E-8", "1E-8"),
+            ("12e40", "1.2E+41"),
+            (" 7 ", "7"),
+            ("nan", "NaN"),
+            ("-inf", "-INF"),
+            ("INF", "INF"),
+        ] {
+            assert_eq!(canonical(text, &f).as_deref(), Some(want), "{text}");
+        }
+        for text in ["", "-", ".", "1e", "1e+", "1_000", "Infinity", "1,000", "0x10", "1.2.3", "+nan"] {
+            assert_eq!(canonical(text, &f), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn group_and_decimal_chars_and_bare_number() {
+        let f = NumberFormat { integer: false, group_char: Some(" ".into()), decimal_char: ",".into(), bare: true };
+        assert_eq!(canonical("1 234,5", &f).as_deref(), Some("1234.5"));
+        assert_eq!(canonical("1.5", &f), None, "a point is not the decimal char");
+        let f = NumberFormat { integer: false, group_char: None, decimal_char: ".".into(), bare: false };
+        assert_eq!(canonical("€95.50", &f).as_deref(), Some("95.5"));
+        assert_eq!(canonical("95%", &f).as_deref(), Some("95"));
+        assert_eq!(canonical("EUR -3", &f).as_deref(), Some("-3"));
+        let i = NumberFormat { integer: true, group_char: Some(",".into()), decimal_char: ".".into(), bare: true };
+        assert_eq!(canonical("1,000,000", &i).as_deref(), Some("1000000"));
+        assert_eq!(canonical("1.5", &i), None);
+        assert_eq!(canonical("1e3", &i), None);
+        assert_eq!(canonical("inf", &i), None);
+    }
+
+    #[test]
+    fn comparison_is_exact() {
+        let f = NumberFormat::plain(false);
+        let d = |s: &str| Decimal::parse(s, &f).expect("a number");
+        let cmp = |a: &str, b: &str| compare(d(a).head, &d(a).digits, &d(b));
+        assert_eq!(cmp("1.0", "1"), Some(Ordering::Equal));
+        assert_eq!(cmp("12345678901234567890.1", "12345678901234567890"), Some(Ordering::Greater));
+        assert_eq!(cmp("-2", "-1"), Some(Ordering::Less));
+        assert_eq!(cmp("0", "-0.0001"), Some(Ordering::Greater));
+        assert_eq!(cmp("0.05", "0.5"), Some(Ordering::Less));
+        assert_eq!(cmp("-INF", "-1e300"), Some(Ordering::Less));
+        assert_eq!(cmp("NaN", "1"), None);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        key(d("1.50").head, &d("1.50").digits, &mut a);
+        key(d("15e-1").head, &d("15e-1").digits, &mut b);
+        assert_eq!(a, b);
+    }
+}

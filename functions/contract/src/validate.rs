@@ -1,0 +1,684 @@
+//! A header matched to the contract's fields, then records validated and normalized in
+//! order, with the state `unique` and `primaryKey` need across a file.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use crate::number::{self, Head};
+use crate::schema::{Bound, Contract, EnumValues, Field, FieldType, FieldsMatch, StringFormat, read_moment};
+use crate::temporal::{self, Moment};
+
+/// The Frictionless error types this crate reports, spelled as frictionless spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorType {
+    ExtraLabel,
+    MissingLabel,
+    BlankLabel,
+    DuplicateLabel,
+    IncorrectLabel,
+    BlankHeader,
+    UnmatchedHeader,
+    BlankRow,
+    PrimaryKey,
+    ExtraCell,
+    MissingCell,
+    TypeError,
+    ConstraintError,
+    UniqueError,
+}
+
+impl ErrorType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorType::ExtraLabel => "extra-label",
+            ErrorType::MissingLabel => "missing-label",
+            ErrorType::BlankLabel => "blank-label",
+            ErrorType::DuplicateLabel => "duplicate-label",
+            ErrorType::IncorrectLabel => "incorrect-label",
+            ErrorType::BlankHeader => "blank-header",
+            ErrorType::UnmatchedHeader => "unmatched-header",
+            ErrorType::BlankRow => "blank-row",
+            ErrorType::PrimaryKey => "primary-key",
+            ErrorType::ExtraCell => "extra-cell",
+            ErrorType::MissingCell => "missing-cell",
+            ErrorType::TypeError => "type-error",
+            ErrorType::ConstraintError => "constraint-error",
+            ErrorType::UniqueError => "unique-error",
+        }
+    }
+
+    /// Whether a header with this error cannot be read as the contract says: the file is
+    /// refused. (`blank-label` and `incorrect-label` are too: a column whose label is not
+    /// its field's name under `exact` is a different file.)
+    pub fn refuses_file(self) -> bool {
+        matches!(
+            self,
+            ErrorType::ExtraLabel
+                | ErrorType::MissingLabel
+                | ErrorType::BlankLabel
+                | ErrorType::DuplicateLabel
+                | ErrorType::IncorrectLabel
+                | ErrorType::BlankHeader
+                | ErrorType::UnmatchedHeader
+        )
+    }
+}
+
+/// One error: its type, the field it concerns ("" for a row or an unnamed column), the
+/// cell's or label's text, and why, for a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub kind: ErrorType,
+    pub field: String,
+    /// 1-based column of the source the error is about, when it is about one.
+    pub column: Option<usize>,
+    pub value: String,
+    pub reason: String,
+}
+
+/// Where a source column goes: to a field (its index in the contract) or nowhere (a
+/// column the contract lets through unread, or one beyond the fields under `exact`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Field(usize),
+    Unread,
+}
+
+/// A header matched to a contract.
+#[derive(Debug, Clone)]
+pub struct Header {
+    columns: Vec<Column>,
+    errors: Vec<Error>,
+    /// The fields of the contract no column carries (their values are null).
+    absent: Vec<usize>,
+}
+
+impl Header {
+    /// Label errors (empty when the header is as the contract says).
+    pub fn errors(&self) -> &[Error] {
+        &self.errors
+    }
+}
+
+impl Contract {
+    /// Matches a header row to the fields by the contract's `fieldsMatch`.
+    pub fn header(&self, labels: &[&str]) -> Header {
+        let mut errors = Vec::new();
+        let label_error = |kind, field: &str, column, label: &str, reason: String| Error {
+            kind,
+            field: field.to_owned(),
+            column: Some(column),
+            value: label.to_owned(),
+            reason,
+        };
+        if labels.is_empty() || labels == [""] {
+            errors.push(Error {
+                kind: ErrorType::BlankHeader,
+                field: String::new(),
+                column: None,
+                value: String::new(),
+                reason: "the header row is empty".to_owned(),
+            });
+            return Header { columns: Vec::new(), errors, absent: (0..self.fields.len()).collect() };
+        }
+        let n = self.fields.len();
+        let mut columns = Vec::with_capacity(labels.len());
+        if self.fields_match == FieldsMatch::Exact {
+            for (i, label) in labels.iter().enumerate() {
+                let column = i + 1;
+                let Some(field) = self.fields.get(i) else {
+                    columns.push(Column::Unread);
+                    errors.push(label_error(
+                        ErrorType::ExtraLabel,
+                        "",
+                        column,
+                        label,
+                        format!("column {column} \"{label}\" is beyond the {n} fields of the contract"),
+                    ));
+                    continue;
+                };
+                columns.push(Column::Field(i));
+                if label.is_empty() {
+                    errors.push(label_error(
+                        ErrorType::BlankLabel,
+                        &field.name,
+                        column,
+                        label,
+                        format!("column {column} has no label; expected \"{}\"", field.name),
+                    ));
+                } else if let Some(first) = labels[..i].iter().position(|l| l == label) {
+                    errors.push(label_error(
+                        ErrorType::DuplicateLabel,
+                        &field.name,
+                        column,
+                        label,
+                        format!("column {column} \"{label}\" repeats column {}", first + 1),
+                    ));
+                } else if label.replace('\n', " ").trim() != field.name {
+                    errors.push(label_error(
+                        ErrorType::IncorrectLabel,
+                        &field.name,
+                        column,
+                        label,
+                        format!("column {column} is \"{label}\"; expected \"{}\"", field.name),
+                    ));
+                }
+            }
+            for (i, field) in self.fields.iter().enumerate().skip(labels.len()) {
+                errors.push(label_error(
+                    ErrorType::MissingLabel,
+                    &field.name,
+                    i + 1,
+                    "",
+                    format!("no column for field \"{}\" (column {})", field.name, i + 1),
+                ));
+            }
+            let absent = (labels.len().min(n)..n).collect();
+            return Header { columns, errors, absent };
+        }
+        // By name: a duplicate label makes the mapping ambiguous.
+        let mut seen = vec![false; n];
+        let extra_allowed = matches!(self.fields_match, FieldsMatch::Subset | FieldsMatch::Partial);
+        for (i, label) in labels.iter().enumerate() {
+            let column = i + 1;
+            if let Some(first) = labels[..i].iter().position(|l| l == label) {
+                columns.push(Column::Unread);
+                let field = self.fields.iter().find(|f| f.name == *label).map_or("", |f| f.name.as_str());
+                errors.push(label_error(
+                    ErrorType::DuplicateLabel,
+                    field,
+                    column,
+                    label,
+                    format!("column {column} \"{label}\" repeats column {}: columns are matched by name", first + 1),
+                ));
+                continue;
+            }
+            match self.fields.iter().position(|f| f.name == *label) {
+                Some(f) => {
+                    seen[f] = true;
+                    columns.push(Column::Field(f));
+                }
+                None => {
+                    columns.push(Column::Unread);
+                    if !extra_allowed {
+                        errors.push(label_error(
+                            ErrorType::ExtraLabel,
+                            "",
+                            column,
+                            label,
+                            format!("column {column} \"{label}\" is not a field of the contract"),
+                        ));
+                    }
+                }
+            }
+        }
+        if self.fields_match == FieldsMatch::Partial && !seen.iter().any(|s| *s) {
+            errors.push(Error {
+                kind: ErrorType::UnmatchedHeader,
+                field: String::new(),
+                column: None,
+                value: labels.join(","),
+                reason: "no column is a field of the contract".to_owned(),
+            });
+        }
+        let fewer_allowed = matches!(self.fields_match, FieldsMatch::Superset | FieldsMatch::Partial);
+        let absent: Vec<usize> = (0..n).filter(|&f| !seen[f]).collect();
+        for (k, &f) in absent.iter().enumerate() {
+            let field = &self.fields[f];
+            if fewer_allowed && !field.constraints.required {
+                continue;
+            }
+            errors.push(label_error(
+                ErrorType::MissingLabel,
+                &field.name,
+                labels.len() + k + 1,
+                "",
+                format!("no column named \"{}\"", field.name),
+            ));
+        }
+        Header { columns, errors, absent }
+    }
+}
+
+/// A record's outcome: its normalized values, in the contract's field order, and its
+/// errors. Reused from row to row, so a valid record allocates nothing.
+#[derive(Debug, Default, Clone)]
+pub struct Record {
+    text: String,
+    /// Per field: the value's range in `text`, `None` for null.
+    values: Vec<Option<(usize, usize)>>,
+    errors: Vec<Error>,
+}
+
+impl Record {
+    /// The field's normalized value (`None`: null), by index in [`Contract::fields`].
+    pub fn value(&self, field: usize) -> Option<&str> {
+        let (start, end) = (*self.values.get(field)?)?;
+        self.text.get(start..end)
+    }
+
+    pub fn errors(&self) -> &[Error] {
+        &self.errors
+    }
+
+    pub fn is_valid(&self) -> bool {
+        self.errors.is_empty()
+    }
+}
+
+/// A value's key (its bytes for `unique`, the key's for `primaryKey`) → the line it was
+/// first seen on.
+type Seen = HashMap<Box<[u8]>, u64>;
+
+/// Validates a file's records in order against a contract and a header.
+pub struct Validator<'c> {
+    contract: &'c Contract,
+    header: Header,
+    /// Per `unique` field: each value's key and the line it was first seen on.
+    unique: Vec<(usize, Seen)>,
+    primary: Seen,
+    /// Per field: whether `unique` or the primary key needs its key.
+    keyed: Vec<bool>,
+    /// Per field: the key of the current record's value, and whether it has one (null:
+    /// no). The buffers live as long as the validator, so keying a row allocates nothing.
+    keys: Vec<(bool, Vec<u8>)>,
+    digits: Vec<u8>,
+    scratch: Vec<u8>,
+}
+
+/// A cell read as its field's type.
+enum Logical<'a> {
+    Text(&'a str),
+    Number(Head),
+    Bool(bool),
+    Moment(Moment),
+    Year(u32),
+}
+
+impl<'c> Validator<'c> {
+    pub fn new(contract: &'c Contract, header: Header) -> Validator<'c> {
+        let unique = (0..contract.fields.len())
+            .filter(|&f| contract.fields[f].constraints.unique)
+            .map(|f| (f, HashMap::new()))
+            .collect();
+        Validator {
+            contract,
+            header,
+            unique,
+            primary: HashMap::new(),
+            keyed: (0..contract.fields.len())
+                .map(|f| contract.fields[f].constraints.unique || contract.primary_key.contains(&f))
+                .collect(),
+            keys: vec![(false, Vec::new()); contract.fields.len()],
+            digits: Vec::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Validates the record on `line` (as the caller counts lines, named in duplicates).
+    pub fn validate(&mut self, line: u64, cells: &[&str], out: &mut Record) {
+        out.text.clear();
+        out.errors.clear();
+        out.values.clear();
+        out.values.resize(self.contract.fields.len(), None);
+        for key in &mut self.keys {
+            key.0 = false;
+        }
+        let columns = self.header.columns.len();
+        let mut blank = 0;
+        for (i, column) in self.header.columns.iter().enumerate() {
+            let Some(cell) = cells.get(i).copied() else {
+                blank += 1;
+                if let Column::Field(f) = *column {
+                    let field = &self.contract.fields[f];
+                    if field.constraints.required {
+                        out.errors.push(constraint(field, i + 1, "", "required", "a value is required"));
+                    }
+                    out.errors.push(Error {
+                        kind: ErrorType::MissingCell,
+                        field: field.name.clone(),
+                        column: Some(i + 1),
+                        value: String::new(),
+                        reason: format!("the record has {} of {columns} cells", cells.len()),
+                    });
+                }
+                continue;
+            };
+            let Column::Field(f) = *column else {
+                // An unread column counts as blank only when its cell is empty (frictionless
+                // reads it as an `any` field with the default missing values).
+                blank += usize::from(cell.is_empty());
+                continue;
+            };
+            let field = &self.contract.fields[f];
+            if field.missing_values.iter().any(|m| m == cell) {
+                blank += 1;
+                if field.constraints.required {
+                    out.errors.push(constraint(field, i + 1, cell, "required", "a value is required"));
+                }
+                continue;
+            }
+            let start = out.text.len();
+            match read(field, cell, &mut out.text, &mut self.digits) {
+                Some(logical) => {
+                    check(field, i + 1, cell, &logical, &self.digits, &mut out.errors);
+                    out.values[f] = Some((start, out.text.len()));
+                    if self.keyed[f] {
+                        let key = &mut self.keys[f];
+                        key.0 = true;
+                        key_of(&logical, &self.digits, &mut key.1);
+                    }
+                }
+                None => {
+                    out.text.truncate(start);
+                    out.errors.push(Error {
+                        kind: ErrorType::TypeError,
+                        field: field.name.clone(),
+                        column: Some(i + 1),
+                        value: cell.to_owned(),
+                        reason: type_reason(field),
+                    });
+                }
+            }
+        }
+        for (i, cell) in cells.iter().enumerate().skip(columns) {
+            out.errors.push(Error {
+                kind: ErrorType::ExtraCell,
+                field: String::new(),
+                column: Some(i + 1),
+                value: (*cell).to_owned(),
+                reason: format!("the record has {} cells; the header has {columns}", cells.len()),
+            });
+        }
+        if columns > 0 && blank == columns {
+            out.errors.clear();
+            out.errors.push(Error {
+                kind: ErrorType::BlankRow,
+                field: String::new(),
+                column: None,
+                value: cells.join(","),
+                reason: "the record has no values".to_owned(),
+            });
+        }
+        self.integrity(line, out);
+    }
+
+    fn integrity(&mut self, line: u64, out: &mut Record) {
+        for (f, seen) in &mut self.unique {
+            let (true, key) = &self.keys[*f] else { continue };
+            let field = &self.contract.fields[*f];
+            if let Some(first) = seen.get(key.as_slice()) {
+                let column = self.header.columns.iter().position(|c| *c == Column::Field(*f)).map(|c| c + 1);
+                let value = out.value(*f).unwrap_or_default().to_owned();
+                out.errors.push(Error {
+                    kind: ErrorType::UniqueError,
+                    field: field.name.clone(),
+                    column,
+                    reason: format!("\"{value}\" is already on line {first}; field \"{}\" is unique", field.name),
+                    value,
+                });
+            } else {
+                seen.insert(key.clone().into_boxed_slice(), line);
+            }
+        }
+        let pk = &self.contract.primary_key;
+        if pk.is_empty() || pk.iter().any(|f| self.header.absent.contains(f)) {
+            // A key field without a column is a header error already; no row can be keyed.
+            return;
+        }
+        self.scratch.clear();
+        for &f in pk {
+            let (true, key) = &self.keys[f] else {
+                out.errors.push(Error {
+                    kind: ErrorType::PrimaryKey,
+                    field: String::new(),
+                    column: None,
+                    value: String::new(),
+                    reason: format!("primary key field \"{}\" has no value", self.contract.fields[f].name),
+                });
+                return;
+            };
+            self.scratch.extend_from_slice(&(key.len() as u64).to_le_bytes());
+            self.scratch.extend_from_slice(key);
+        }
+        // Looked up by slice first: a duplicate's key is never copied.
+        match self.primary.get(self.scratch.as_slice()) {
+            Some(first) => {
+                let names: Vec<&str> = self.contract.primary_key().collect();
+                let values: Vec<&str> = pk.iter().map(|&f| out.value(f).unwrap_or_default()).collect();
+                out.errors.push(Error {
+                    kind: ErrorType::PrimaryKey,
+                    field: String::new(),
+                    column: None,
+                    value: values.join(","),
+                    reason: format!(
+                        "primary key ({}) = ({}) is already on line {}",
+                        names.join(", "),
+                        values.join(", "),
+                        first
+                    ),
+                });
+            }
+            None => {
+                self.primary.insert(self.scratch.as_slice().into(), line);
+            }
+        }
+    }
+}
+
+/// Reads a cell as its field's type, writing the normalized text; `None`: not of the type.
+fn read<'a>(field: &Field, cell: &'a str, out: &mut String, digits: &mut Vec<u8>) -> Option<Logical<'a>> {
+    match &field.kind {
+        FieldType::Any => {
+            out.push_str(cell);
+            Some(Logical::Text(cell))
+        }
+        FieldType::String(format) => {
+            let ok = match format {
+                StringFormat::Default => true,
+                StringFormat::Email => is_email(cell),
+                StringFormat::Uri => is_uri(cell),
+                StringFormat::Uuid => is_uuid(cell),
+            };
+            ok.then(|| {
+                out.push_str(cell);
+                Logical::Text(cell)
+            })
+        }
+        FieldType::Number(format) => {
+            let head = number::parse(cell, format, digits)?;
+            number::write_canonical(head, digits, out);
+            Some(Logical::Number(head))
+        }
+        FieldType::Boolean { true_values, false_values } => {
+            let value = if true_values.iter().any(|t| t == cell) {
+                true
+            } else if false_values.iter().any(|f| f == cell) {
+                false
+            } else {
+                return None;
+            };
+            out.push_str(if value { "true" } else { "false" });
+            Some(Logical::Bool(value))
+        }
+        FieldType::Temporal(kind, pattern) => {
+            let m = read_moment(*kind, pattern.as_ref(), cell)?;
+            m.write(*kind, out);
+            Some(Logical::Moment(m))
+        }
+        FieldType::Year => {
+            let y = temporal::parse_year(cell)?;
+            let _ = write!(out, "{y:04}");
+            Some(Logical::Year(y))
+        }
+    }
+}
+
+fn type_reason(field: &Field) -> String {
+    let what = match (&field.kind, field.format_name.as_str()) {
+        (FieldType::Temporal(..), f) if f != "default" => format!("a {} in the format \"{f}\"", field.type_name),
+        (FieldType::String(_), f) if f != "default" => format!("a valid {f}"),
+        (FieldType::Boolean { true_values, false_values }, _) => {
+            format!("a boolean (one of {} or {})", true_values.join("/"), false_values.join("/"))
+        }
+        (FieldType::Number(f), _) if f.group_char.is_some() || f.decimal_char != "." || !f.bare => {
+            format!(
+                "a{} {} as the field's groupChar/decimalChar/bareNumber say",
+                if field.type_name == "integer" { "n" } else { "" },
+                field.type_name
+            )
+        }
+        (FieldType::Number(f), _) if f.integer => "an integer".to_owned(),
+        _ => format!("a {}", field.type_name),
+    };
+    format!("not {what}")
+}
+
+fn constraint(field: &Field, column: usize, cell: &str, name: &str, reason: &str) -> Error {
+    Error {
+        kind: ErrorType::ConstraintError,
+        field: field.name.clone(),
+        column: Some(column),
+        value: cell.to_owned(),
+        reason: format!("{reason} (constraint \"{name}\")"),
+    }
+}
+
+/// Every constraint of the field the value breaks, in the spec's order.
+fn check(field: &Field, column: usize, cell: &str, value: &Logical<'_>, digits: &[u8], errors: &mut Vec<Error>) {
+    let c = &field.constraints;
+    let mut fail = |name: &str, reason: String| errors.push(constraint(field, column, cell, name, &reason));
+    if let Logical::Text(s) = value {
+        if c.min_length.is_some() || c.max_length.is_some() {
+            let len = s.chars().count();
+            if let Some(min) = c.min_length.filter(|m| len < *m) {
+                fail("minLength", format!("{len} characters, fewer than {min}"));
+            }
+            if let Some(max) = c.max_length.filter(|m| len > *m) {
+                fail("maxLength", format!("{len} characters, more than {max}"));
+            }
+        }
+        if let Some((regex, source)) = &c.pattern
+            && !regex.is_match(s)
+        {
+            fail("pattern", format!("does not match {source}"));
+        }
+    }
+    let bounds = [
+        (&c.minimum, "minimum", "below the minimum"),
+        (&c.maximum, "maximum", "above the maximum"),
+        (&c.exclusive_minimum, "exclusiveMinimum", "not above the exclusive minimum"),
+        (&c.exclusive_maximum, "exclusiveMaximum", "not below the exclusive maximum"),
+    ];
+    for (bound, name, words) in bounds {
+        let Some((bound, shown)) = bound else { continue };
+        let order = match (value, bound) {
+            (Logical::Number(h), Bound::Number(b)) => number::compare(*h, digits, b),
+            (Logical::Moment(m), Bound::Moment(b)) => Some(m.compare(b)),
+            (Logical::Year(y), Bound::Year(b)) => Some(y.cmp(b)),
+            _ => None,
+        };
+        use std::cmp::Ordering::{Greater, Less};
+        let ok = match (name, order) {
+            (_, None) => false,
+            ("minimum", Some(o)) => o != Less,
+            ("maximum", Some(o)) => o != Greater,
+            ("exclusiveMinimum", Some(o)) => o == Greater,
+            (_, Some(o)) => o == Less,
+        };
+        if !ok {
+            fail(name, format!("{words} {shown}"));
+        }
+    }
+    if let Some((values, shown)) = &c.enumeration {
+        let found = match (values, value) {
+            (EnumValues::Strings(list), Logical::Text(s)) => list.iter().any(|v| v == s),
+            (EnumValues::Numbers(list), Logical::Number(h)) => {
+                list.iter().any(|v| number::compare(*h, digits, v) == Some(std::cmp::Ordering::Equal))
+            }
+            (EnumValues::Booleans(list), Logical::Bool(b)) => list.contains(b),
+            (EnumValues::Moments(list), Logical::Moment(m)) => {
+                list.iter().any(|v| m.compare(v) == std::cmp::Ordering::Equal)
+            }
+            (EnumValues::Years(list), Logical::Year(y)) => list.contains(y),
+            _ => false,
+        };
+        if !found {
+            fail("enum", format!("not one of {shown}"));
+        }
+    }
+}
+
+fn key_of(value: &Logical<'_>, digits: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    match value {
+        Logical::Text(s) => out.extend_from_slice(s.as_bytes()),
+        Logical::Number(h) => number::key(*h, digits, out),
+        Logical::Bool(b) => out.push(u8::from(*b)),
+        Logical::Moment(m) => m.key(out),
+        Logical::Year(y) => out.extend_from_slice(&y.to_le_bytes()),
+    }
+}
+
+/// An address `local@domain`: a dot-atom local part (ASCII or Latin letters, as
+/// frictionless's validator allows) and a DNS name whose last label ends with a letter.
+fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else { return false };
+    if domain.contains('@') || local.is_empty() || local.chars().count() > 64 || domain.len() > 253 {
+        return false;
+    }
+    let atom_char =
+        |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{}|~-".contains(c) || ('\u{a0}'..='\u{24f}').contains(&c);
+    if !local.split('.').all(|atom| !atom.is_empty() && atom.chars().all(atom_char)) {
+        return false;
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
+        && labels.last().is_some_and(|tld| tld.bytes().last().is_some_and(|b| b.is_ascii_alphabetic()))
+}
+
+/// An absolute URI (RFC 3986): a scheme, then only characters a URI may hold.
+fn is_uri(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once(':') else { return false };
+    let scheme_ok = scheme.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
+    let bytes = rest.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' {
+            if !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+            {
+                return false;
+            }
+            i += 3;
+            continue;
+        }
+        if !(b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=".contains(&b)) {
+            return false;
+        }
+        i += 1;
+    }
+    scheme_ok
+}
+
+/// RFC 4122's string form: 8-4-4-4-12 hexadecimal digits.
+fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| if [8, 13, 18, 23].contains(&i) { *c == b'-' } else { c.is_ascii_hexdigit() })
+}
