@@ -103,6 +103,9 @@ impl Header {
 impl Contract {
     /// Matches a header row to the fields by the contract's `fieldsMatch`.
     pub fn header(&self, labels: &[&str]) -> Header {
+        // Surrounding whitespace is not part of a label (as frictionless reads headers).
+        let labels: Vec<&str> = labels.iter().map(|l| l.trim()).collect();
+        let labels = labels.as_slice();
         let mut errors = Vec::new();
         let label_error = |kind, field: &str, column, label: &str, reason: String| Error {
             kind,
@@ -154,7 +157,7 @@ impl Contract {
                         label,
                         format!("column {column} \"{label}\" repeats column {}", first + 1),
                     ));
-                } else if label.replace('\n', " ").trim() != field.name {
+                } else if *label != field.name {
                     errors.push(label_error(
                         ErrorType::IncorrectLabel,
                         &field.name,

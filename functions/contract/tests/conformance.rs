@@ -268,6 +268,84 @@ fn corpus() -> Vec<Case> {
             "y,z\n1,2\nfoo,3\n",
         ),
         case(
+            "unique-by-type",
+            json!({"fields": [
+                {"name": "s", "type": "string", "constraints": {"unique": true}},
+                {"name": "d", "type": "date", "format": "%d/%m/%Y", "constraints": {"unique": true}},
+                {"name": "b", "type": "boolean", "constraints": {"unique": true}},
+                {"name": "dt", "type": "datetime", "constraints": {"unique": true}},
+                {"name": "t", "type": "time", "constraints": {"unique": true}}
+            ]}),
+            "s,d,b,dt,t\n\
+             é,01/02/2024,true,2024-01-26T10:00:00+01:00,10:00:00\n\
+             e,1/2/2024,1,2024-01-26T09:00:00Z,10:00:00.000\n\
+             É,02/02/2024,0,2024-01-26T10:00:00,11:00:00\n\
+             é,03/02/2024,false,2024-01-26T10:00:00.0,10:00:01\n\
+             x,bad,maybe,bad,bad\n\
+             y,bad,maybe,bad,bad\n",
+        ),
+        case(
+            "enum-by-type",
+            json!({"fields": [
+                {"name": "y", "type": "year", "constraints": {"enum": [2020, "2024"]}},
+                {"name": "t", "type": "time", "constraints": {"enum": ["10:00:00", "12:30:00"]}},
+                {"name": "dt", "type": "datetime", "constraints": {"enum": ["2024-01-26T10:00:00Z"]}},
+                {"name": "b", "type": "boolean", "constraints": {"enum": [false]}},
+                {"name": "n", "type": "number", "constraints": {"enum": [1.5, "2e1"]}}
+            ]}),
+            "y,t,dt,b,n\n2020,10:00:00,2024-01-26T10:00:00Z,false,1.50\n2024,12:30:00,2024-01-26T11:00:00+01:00,0,20\n2021,12:30:01,2024-01-26T10:00:01Z,true,NaN\n",
+        ),
+        case(
+            "temporal-bounds",
+            json!({"fields": [
+                {"name": "t", "type": "time", "format": "%I:%M %p", "constraints": {"minimum": "09:00 AM", "exclusiveMaximum": "05:00 PM"}},
+                {"name": "dt", "type": "datetime", "constraints": {"exclusiveMinimum": "2024-01-01T00:00:00Z", "maximum": "2024-12-31T23:59:59Z"}},
+                {"name": "z", "type": "time", "constraints": {"maximum": "12:00:00Z"}}
+            ]}),
+            "t,dt,z\n09:00 AM,2024-01-01T00:00:01Z,11:00:00Z\n08:59 am,2024-01-01T00:00:00Z,12:00:00Z\n05:00 PM,2024-01-01T01:00:00+01:00,13:00:00+02:00\n04:59 PM,2025-01-01T00:59:59+01:00,12:00:01Z\n13:00 PM,2024-06-01T12:00:00.123456Z,12:00:00+00:00\n",
+        ),
+        case(
+            "numbers-more",
+            json!({"fields": [
+                {"name": "comma", "type": "number", "decimalChar": ","},
+                {"name": "bare", "type": "number", "bareNumber": false, "groupChar": ","},
+                {"name": "ibare", "type": "integer", "bareNumber": false},
+                {"name": "lead", "type": "integer", "constraints": {"minimum": 5}},
+                {"name": "big", "type": "number", "constraints": {"maximum": 1e300}}
+            ]}),
+            "comma,bare,ibare,lead,big\n\
+             \"1,5\",\"$1,234.5\",-5 kg,007,1e299\n\
+             2,\"USD 1,000\",about 3,+5,1e301\n\
+             \"3,\",x,,5.0,-1e400\n\
+             \"1.5\",12,3%,-0,1E300\n\
+             \",5\",\"1,,2\",- 4,00,-0.0\n",
+        ),
+        case(
+            "missing-values-and-constraints",
+            json!({"missingValues": ["-99", "", "null"], "fields": [
+                {"name": "n", "type": "integer", "constraints": {"minimum": 0, "required": true}},
+                {"name": "s", "type": "string", "constraints": {"minLength": 3, "pattern": "[a-z ]+"}},
+                {"name": "e", "type": "string", "constraints": {"enum": ["a", "b"]}}
+            ]}),
+            "n,s,e\n-99,null,\n-98,\" ab\",c\n1,\"\",null\n2, a ,\"\"\n3,NULL,A\n",
+        ),
+        case(
+            "labels-spacing",
+            json!({"fields": [{"name": "a"}, {"name": "b"}, {"name": "c d"}]}),
+            " a,b ,\"c\nd\"\n1,2,3\n , ,\n",
+        ),
+        case(
+            "fields-match-equal-case",
+            json!({"fieldsMatch": "equal", "fields": [{"name": "Id", "type": "integer"}, {"name": "name"}]}),
+            "id,name\n1,a\n",
+        ),
+        case(
+            "composite-key-dates",
+            json!({"fields": [{"name": "day", "type": "date"}, {"name": "n", "type": "integer"}, {"name": "v"}], "primaryKey": ["day", "n"]}),
+            "day,n,v\n2024-01-01,1,a\n2024-01-01,2,b\n2024-01-01,01,c\n2024-01-02,1,d\nbad,1,e\n2024-01-02,1,f\n",
+        )
+        .deviates("primary-key-required", 6, "", "primary-key", Ours),
+        case(
             "fields-match-partial-none",
             json!({"fieldsMatch": "partial", "fields": [{"name": "x", "type": "integer"}]}),
             "p,q\n1,2\n",
