@@ -103,6 +103,16 @@ fn valid_date(y: i32, m: u8, d: u8) -> bool {
     (1..=len).contains(&d)
 }
 
+fn next_day((y, m, d): (i32, u8, u8)) -> (i32, u8, u8) {
+    if valid_date(y, m, d + 1) {
+        (y, m, d + 1)
+    } else if m < 12 {
+        (y, m + 1, 1)
+    } else {
+        (y + 1, 1, 1)
+    }
+}
+
 fn digits(s: &[u8]) -> Option<u32> {
     if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
         return None;
@@ -125,7 +135,8 @@ fn parse_time(s: &[u8]) -> Option<Moment> {
         return None;
     }
     let (h, m, sec) = (digits(&s[..2])?, digits(&s[3..5])?, digits(&s[6..8])?);
-    if h > 23 || m > 59 || sec > 59 {
+    // XML Schema 1.0 allows `24:00:00`, the end of a day (checked with the fraction below).
+    if h > 24 || m > 59 || sec > 59 || (h == 24 && (m, sec) != (0, 0)) {
         return None;
     }
     let mut rest = &s[8..];
@@ -138,6 +149,9 @@ fn parse_time(s: &[u8]) -> Option<Moment> {
         nanos = digits(&after[..n])? * 10u32.pow(9 - n as u32);
         fraction_digits = n as u8;
         rest = &after[n..];
+    }
+    if h == 24 && nanos != 0 {
+        return None;
     }
     let offset = match rest {
         [] => None,
@@ -163,13 +177,21 @@ pub(crate) fn parse_default(kind: Kind, s: &str) -> Option<Moment> {
             let date = parse_date(b)?;
             Some(Moment { date: Some(date), seconds: 0, nanos: 0, offset: None, fraction_digits: 0 })
         }
-        Kind::Time => parse_time(b),
+        Kind::Time => {
+            let time = parse_time(b)?;
+            Some(Moment { seconds: time.seconds % 86_400, ..time })
+        }
         Kind::DateTime => {
             if b.len() < 19 || b[10] != b'T' {
                 return None;
             }
-            let date = parse_date(&b[..10])?;
-            let time = parse_time(&b[11..])?;
+            let mut date = parse_date(&b[..10])?;
+            let mut time = parse_time(&b[11..])?;
+            if time.seconds == 86_400 {
+                // `24:00:00` is the next day's midnight.
+                time.seconds = 0;
+                date = next_day(date);
+            }
             Some(Moment { date: Some(date), ..time })
         }
     }
@@ -352,7 +374,14 @@ mod tests {
             Some("15:00:00.50+01:30")
         );
         assert_eq!(text(Kind::Time, parse_default(Kind::Time, "00:00:00Z")).as_deref(), Some("00:00:00Z"));
-        for bad in ["24:00:01", "15:00", "15:60:00", "15:00:00.", "1:00:00", "15:00:00+1"] {
+        assert_eq!(text(Kind::Time, parse_default(Kind::Time, "24:00:00")).as_deref(), Some("00:00:00"));
+        assert_eq!(
+            text(Kind::DateTime, parse_default(Kind::DateTime, "2024-12-31T24:00:00Z")).as_deref(),
+            Some("2025-01-01T00:00:00Z")
+        );
+        for bad in
+            ["24:00:01", "24:00:00.5", "15:00", "15:60:00", "15:00:00.", "1:00:00", "15:00:00+1", "15:00:00+0100"]
+        {
             assert_eq!(parse_default(Kind::Time, bad), None, "{bad}");
         }
         assert_eq!(

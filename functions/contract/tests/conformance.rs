@@ -346,6 +346,43 @@ fn corpus() -> Vec<Case> {
         )
         .deviates("primary-key-required", 6, "", "primary-key", Ours),
         case(
+            "temporal-edges",
+            json!({"fields": [
+                {"name": "dt", "type": "datetime"},
+                {"name": "t", "type": "time"},
+                {"name": "p", "type": "date", "format": "%b %d, %Y"},
+                {"name": "q", "type": "time", "format": "%H:%M:%S.%f"},
+                {"name": "r", "type": "date", "format": "%Y%m%d"}
+            ]}),
+            "dt,t,p,q,r\n\
+             2024-01-26T15:00:00Z,15:00:00Z,\"Jan 26, 2024\",15:00:00.123,20240126\n\
+             2024-01-26T15:00:00+0100,15:00:00+0100,\"jan 6, 2024\",15:00:00.1234567,2024126\n\
+             2024-01-26T15:00:00.123456789,15:00:00.123456789,\"January 26, 2024\",15:00:00,20241301\n\
+             2024-01-26T15:00:00+01,15:00:00+01,\"Feb 30, 2024\",15:00:00.,2024-01-26\n\
+             2024-01-26T24:00:00,24:00:00,\"Jan 26 2024\",25:00:00.1,20240229\n",
+        )
+        .deviates("temporal-offsets", 3, "dt", "type-error", Ours)
+        .deviates("temporal-offsets", 3, "t", "type-error", Ours)
+        .deviates("temporal-offsets", 5, "dt", "type-error", Ours)
+        .deviates("temporal-offsets", 5, "t", "type-error", Ours),
+        case(
+            "strings-edges",
+            json!({"fields": [
+                {"name": "email", "type": "string", "format": "email"},
+                {"name": "uri", "type": "string", "format": "uri"},
+                {"name": "b", "type": "boolean"},
+                {"name": "n", "type": "number"}
+            ]}),
+            "email,uri,b,n\n\
+             First.Last@Example.COM,http://例え.jp/パス,true,+.5\n\
+             user@ex_ample.com,HTTP://EXAMPLE.COM,\" true\",-.5e-3\n\
+             user@example.c0m,http://example.com/%zz,yes,1.e5\n\
+             josé@example.com,a:b,TRUE,\"1 000\"\n\
+             \"a b@example.com\",//example.com,False,0x1A\n",
+        )
+        .deviates("uri-characters", 2, "uri", "type-error", Ours)
+        .deviates("uri-characters", 4, "uri", "type-error", Ours),
+        case(
             "fields-match-partial-none",
             json!({"fieldsMatch": "partial", "fields": [{"name": "x", "type": "integer"}]}),
             "p,q\n1,2\n",
