@@ -6,6 +6,7 @@
 //! [`StageConfig`]. Everything here is pure: no I/O, clock or randomness, so a
 //! template is a function of `infra/stages.toml` and the code.
 
+pub mod bootstrap;
 pub mod constructs;
 pub mod functions;
 pub mod model;
@@ -14,6 +15,10 @@ mod stage;
 pub mod synth;
 pub mod template_diff;
 
+pub use bootstrap::bootstrap;
 pub use functions::{ARTIFACT_BUCKET, CODE_KEY_PARAMETERS, FUNCTIONS, FunctionDef, LAMBDA_ARCHITECTURE, Trigger};
 pub use stack::stack;
-pub use stage::{AL2023_ARM64_PARAMETER, Alarms, FunctionSettings, HostImage, Notifications, StageConfig, StageError};
+pub use stage::{
+    AL2023_ARM64_PARAMETER, Alarms, FunctionSettings, GitHub, HostImage, Notifications, OidcProvider, StageConfig,
+    StageError,
+};

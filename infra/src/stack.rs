@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::constructs::bucket::{BucketRefs, Notify, PrivateBucket};
+use crate::constructs::bucket::{AccessLogs, BucketRefs, Notify, PrivateBucket};
 use crate::constructs::function::{Failures, FunctionRef, LambdaFunction};
 use crate::constructs::host::{self, Host};
 use crate::constructs::network::{self, Network};
@@ -200,7 +200,7 @@ fn private_bucket(
         infrequent_access_after_days: (purpose != "staging").then_some(30),
         expire_after_days: None,
         notify: None,
-        access_logs: Some(logs),
+        access_logs: AccessLogs::To(logs),
         extra_statements: Vec::new(),
     };
     let policy = trigger.map(|topic| topic::allow_bucket_to_publish(t, topic, &bucket.refs(stage)));
@@ -244,7 +244,7 @@ fn logs_bucket(t: &mut Template, stage: &StageConfig) -> BucketRefs {
         infrequent_access_after_days: None,
         expire_after_days: Some(stage.log_retention_days),
         notify: None,
-        access_logs: None,
+        access_logs: AccessLogs::None { reason: "This is the access-log bucket; logging it to itself would loop." },
         extra_statements: statements,
     }
     .add(t, stage)

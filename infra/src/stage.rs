@@ -40,6 +40,8 @@ pub struct StageConfig {
     pub vpc_cidr: String,
     pub notifications: Notifications,
     pub alarms: Alarms,
+    /// The repository whose workflows may deploy the stage (its bootstrap's deploy role).
+    pub github: GitHub,
     /// One table per function of [`FUNCTIONS`], named after it.
     pub transform: FunctionSettings,
     pub load: FunctionSettings,
@@ -52,6 +54,33 @@ pub struct Notifications {
     pub emails: Vec<String>,
     /// E.164 phone numbers (`+` and digits).
     pub sms: Vec<String>,
+}
+
+/// The GitHub repository whose `environment: <stage>` jobs may assume the stage's
+/// deploy role, and whether the stage's bootstrap creates the account's GitHub OIDC
+/// provider (there is one per account: the first stage of an account creates it).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitHub {
+    pub owner: String,
+    pub repo: String,
+    pub oidc_provider: OidcProvider,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OidcProvider {
+    /// This stage's bootstrap stack creates it.
+    Create,
+    /// Another stack (or a person) created it in this account; it is used as it is.
+    Existing,
+}
+
+impl GitHub {
+    /// The `sub` claim of the stage's deploy jobs: `repo:<owner>/<repo>:environment:<stage>`.
+    pub fn subject(&self, stage: &str) -> String {
+        format!("repo:{}/{}:environment:{stage}", self.owner, self.repo)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -231,6 +260,9 @@ impl StageConfig {
         if let Some(phone) = self.notifications.sms.iter().find(|p| !is_e164(p)) {
             return invalid(format!("{phone:?} is not an E.164 phone number (+ then 8 to 15 digits)"));
         }
+        if let Err(problem) = check_github(&self.github) {
+            return invalid(problem);
+        }
         let period = self.alarms.period_seconds;
         if !(period == 10 || period == 30 || (period > 0 && period.is_multiple_of(60))) {
             return invalid(format!("alarms.period_seconds {period} must be 10, 30 or a multiple of 60"));
@@ -308,6 +340,30 @@ fn check_patch_schedule(schedule: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// GitHub's rules for names: an owner is 1 to 39 letters, digits or single hyphens
+/// (not first or last), a repository 1 to 100 letters, digits, `.`, `-` or `_`. Either
+/// goes into the deploy role's trust condition, where a `*` or `?` would be a pattern.
+fn check_github(github: &GitHub) -> Result<(), String> {
+    let owner = &github.owner;
+    let owner_ok = (1..=39).contains(&owner.len())
+        && owner.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !owner.starts_with('-')
+        && !owner.ends_with('-')
+        && !owner.contains("--");
+    if !owner_ok {
+        return Err(format!("github.owner {owner:?} is not a GitHub user or organization name"));
+    }
+    let repo = &github.repo;
+    let repo_ok = (1..=100).contains(&repo.len())
+        && repo.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        && repo != "."
+        && repo != "..";
+    if !repo_ok {
+        return Err(format!("github.repo {repo:?} is not a GitHub repository name"));
+    }
+    Ok(())
+}
+
 fn is_slash16(cidr: &str) -> bool {
     let Some((address, "16")) = cidr.split_once('/') else { return false };
     let octets: Vec<&str> = address.split('.').collect();
@@ -379,7 +435,10 @@ mod tests {
 
     #[test]
     fn invalid_settings_are_rejected_with_the_stage_and_the_problem() {
-        let cases: [(&str, &str, &str); 19] = [
+        let cases: [(&str, &str, &str); 22] = [
+            ("github", "{ owner = \"acme/x\", repo = \"r\", oidc_provider = \"create\" }", "github.owner"),
+            ("github", "{ owner = \"acme\", repo = \"r*\", oidc_provider = \"create\" }", "github.repo"),
+            ("github", "{ owner = \"acme\", repo = \"r\", oidc_provider = \"maybe\" }", "unknown variant"),
             ("log_retention_days", "10", "log_retention_days 10"),
             ("instance_type", "\"t3.micro\"", "Graviton"),
             ("vpc_cidr", "\"10.1.2.0/24\"", "vpc_cidr"),

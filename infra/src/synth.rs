@@ -1,25 +1,36 @@
 //! Rendering every stage's template, shared by `cargo xtask synth` and the
 //! freshness test, so both compare exactly the same bytes.
 
-use crate::{StageConfig, StageError, stack};
+use crate::{StageConfig, StageError, bootstrap, stack};
 
 /// Where the stage files and the committed templates live, relative to the repository root.
 pub const STAGES_FILE: &str = "infra/stages.toml";
 pub const TEMPLATES_DIR: &str = "infra/templates";
 pub const FIX_COMMAND: &str = "cargo xtask synth";
 
-/// A rendered template: `<stage>.json` and its contents.
+/// The committed files of a stage: its stack, then its bootstrap stack.
+pub fn file_names(stage: &StageConfig) -> [String; 2] {
+    [format!("{}.json", stage.name), format!("bootstrap-{}.json", stage.name)]
+}
+
+/// A rendered template: `<stage>.json` or `bootstrap-<stage>.json`, and its contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
     pub file_name: String,
     pub json: String,
 }
 
-/// Every stage in `stages_toml`, rendered.
+/// Every stage in `stages_toml`, rendered: each stage's stack and its bootstrap.
 pub fn render_all(stages_toml: &str) -> Result<Vec<Rendered>, StageError> {
     Ok(StageConfig::from_toml(stages_toml)?
         .iter()
-        .map(|stage| Rendered { file_name: format!("{}.json", stage.name), json: stack(stage).to_json() })
+        .flat_map(|stage| {
+            let [stack_file, bootstrap_file] = file_names(stage);
+            [
+                Rendered { file_name: stack_file, json: stack(stage).to_json() },
+                Rendered { file_name: bootstrap_file, json: bootstrap(stage).to_json() },
+            ]
+        })
         .collect())
 }
 

@@ -1,12 +1,13 @@
 //! `cargo xtask lint`: cfn-lint and checkov (from the project's venv) on every
-//! committed template, and actionlint on every GitHub workflow. All must pass clean:
+//! committed template (each stage's stack and its bootstrap), and actionlint on
+//! every GitHub workflow. All must pass clean:
 //! cfn-lint without errors or warnings, checkov without failed checks (skips live in
 //! each resource's `Metadata.checkov`), actionlint without findings.
 
 use anyhow::{Result, bail};
 use xshell::{Shell, cmd};
 use zipster_infra::StageConfig;
-use zipster_infra::synth::{STAGES_FILE, TEMPLATES_DIR};
+use zipster_infra::synth::{STAGES_FILE, TEMPLATES_DIR, file_names};
 
 use zipster_tools::{project_root, venv};
 
@@ -14,7 +15,11 @@ pub fn run() -> Result<()> {
     crate::synth::run(true)?;
     let root = project_root();
     let stages = StageConfig::from_toml(&std::fs::read_to_string(root.join(STAGES_FILE))?)?;
-    let templates: Vec<String> = stages.iter().map(|s| format!("{TEMPLATES_DIR}/{}.json", s.name)).collect();
+    // Each template with the region of its stage.
+    let templates: Vec<(String, &str)> = stages
+        .iter()
+        .flat_map(|s| file_names(s).map(|name| (format!("{TEMPLATES_DIR}/{name}"), s.region.as_str())))
+        .collect();
     let cfn_lint = venv::tool("cfn-lint")?;
     let checkov = venv::tool("checkov")?;
     let actionlint = venv::tool("actionlint")?;
@@ -25,13 +30,12 @@ pub fn run() -> Result<()> {
     // Linted in the stage's own region: resource types and instance types differ by region.
     // cfn-lint's exit code is a bit mask (2 errors, 4 warnings, 8 informational);
     // informational findings are advice, errors and warnings fail.
-    for (stage, template) in stages.iter().zip(&templates) {
-        let region = &stage.region;
+    for (template, region) in &templates {
         if cmd!(sh, "{cfn_lint} --regions {region} --non-zero-exit-code warning -- {template}").run().is_err() {
             failed.push("cfn-lint");
         }
     }
-    let files: Vec<String> = templates.iter().flat_map(|t| ["--file".to_owned(), t.clone()]).collect();
+    let files: Vec<String> = templates.iter().flat_map(|(t, _)| ["--file".to_owned(), t.clone()]).collect();
     let checkov_ok = cmd!(sh, "{checkov} --framework cloudformation --compact --quiet --skip-download {files...}")
         .env("BC_SKIP_MAPPING", "TRUE")
         .env("CHECKOV_RUN_SCA_PACKAGE_SCAN_V2", "false")

@@ -29,10 +29,20 @@ pub struct PrivateBucket<'a> {
     pub expire_after_days: Option<u32>,
     /// The topic that receives `s3:ObjectCreated:*`.
     pub notify: Option<Notify<'a>>,
-    /// The logs bucket; `None` only for the logs bucket itself.
-    pub access_logs: Option<&'a BucketRefs>,
+    pub access_logs: AccessLogs<'a>,
     /// Extra statements for the bucket policy (e.g. log delivery).
     pub extra_statements: Vec<Statement>,
+}
+
+/// Where a bucket's access logs go.
+#[derive(Debug, Clone, Copy)]
+pub enum AccessLogs<'a> {
+    To(&'a BucketRefs),
+    /// Not logged, for this reason (checkov's CKV_AWS_18 skip): the logs bucket
+    /// itself, or a bucket that exists before any logs bucket.
+    None {
+        reason: &'a str,
+    },
 }
 
 /// A topic and the policy that lets the bucket publish to it (see
@@ -119,10 +129,13 @@ impl PrivateBucket<'_> {
             ownership_controls: OwnershipControls::bucket_owner_enforced(),
             versioning_configuration: VersioningConfiguration { status: "Enabled" },
             lifecycle_configuration: LifecycleConfiguration { rules },
-            logging_configuration: self.access_logs.map(|logs| LoggingConfiguration {
-                destination_bucket_name: logs.name(),
-                log_file_prefix: format!("s3-access/{}/", self.purpose),
-            }),
+            logging_configuration: match self.access_logs {
+                AccessLogs::To(logs) => Some(LoggingConfiguration {
+                    destination_bucket_name: logs.name(),
+                    log_file_prefix: format!("s3-access/{}/", self.purpose),
+                }),
+                AccessLogs::None { .. } => None,
+            },
             notification_configuration: self.notify.map(|notify| NotificationConfiguration {
                 topic_configurations: vec![TopicConfiguration {
                     event: "s3:ObjectCreated:*",
@@ -138,9 +151,8 @@ impl PrivateBucket<'_> {
         if let Some(notify) = self.notify {
             bucket = bucket.depends_on(&notify.policy.logical_id);
         }
-        if self.access_logs.is_none() {
-            bucket =
-                bucket.checkov_skip("CKV_AWS_18", "This is the access-log bucket; logging it to itself would loop.");
+        if let AccessLogs::None { reason } = self.access_logs {
+            bucket = bucket.checkov_skip("CKV_AWS_18", reason);
         }
         template.add(&refs.logical_id, bucket);
 

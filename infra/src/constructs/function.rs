@@ -9,7 +9,7 @@ use zipster_core::PUBLISH_FAILURES_COUNTER;
 
 use crate::functions::{ARTIFACT_BUCKET, FunctionDef, LAMBDA_ARCHITECTURE};
 use crate::model::cloudwatch::{Alarm, Dimension};
-use crate::model::iam::{InlinePolicy, PolicyDocument, Role, Statement};
+use crate::model::iam::{InlinePolicy, PolicyDocument, Statement};
 use crate::model::lambda::{
     Code, DestinationConfig, Environment, EphemeralStorage, EventInvokeConfig, Function, LoggingConfig, OnFailure,
 };
@@ -19,7 +19,7 @@ use crate::stage::StageConfig;
 
 use super::network::FunctionNetwork;
 use super::topic::TopicRef;
-use super::{arn, tags};
+use super::{arn, stage_role, tags};
 
 /// Asynchronous invocations (SNS → Lambda) are retried this many times before the
 /// event goes to the on-failure queue.
@@ -147,8 +147,7 @@ impl<'a> Parts<'a> {
         ];
         all.extend(statements);
         all.extend(network_interface_statements(network));
-        let mut role =
-            Role::for_service("lambda.amazonaws.com", format!("Runs {}", self.physical_name), tags(self.stage));
+        let mut role = stage_role(self.stage, "lambda.amazonaws.com", format!("Runs {}", self.physical_name));
         role.policies
             .push(InlinePolicy { policy_name: "function".to_owned(), policy_document: PolicyDocument::new(all) });
         template.add(&self.function.role_id, role);

@@ -22,7 +22,7 @@ use crate::stage::StageConfig;
 use super::bucket::BucketRefs;
 use super::network::Network;
 use super::session::SESSION_LOG_PREFIX;
-use super::{arn, physical_name, tags};
+use super::{arn, physical_name, stage_role, tags};
 
 /// The logical IDs; `BOOT` names the secrets' and the volume's.
 const HOST: &str = "DatabaseHost";
@@ -489,10 +489,10 @@ pub fn add(template: &mut Template, stage: &StageConfig, network: &Network, logs
 /// Session Manager (and State Manager), the database secret, attaching the data
 /// volume to a host of this stage, and writing the patching output.
 fn host_role(stage: &StageConfig, logs: &BucketRefs) -> Role {
-    let mut role = Role::for_service(
+    let mut role = stage_role(
+        stage,
         "ec2.amazonaws.com",
         "The MySQL host: Session and State Manager, its users' secrets, attaching its data volume",
-        tags(stage),
     );
     let stage_name = || Expr::lit(&stage.name);
     let written = |prefix: &str| Expr::sub(format!("arn:${{AWS::Partition}}:s3:::{}/{prefix}/*", logs.name_template));
@@ -552,8 +552,7 @@ fn add_patching(template: &mut Template, stage: &StageConfig, handle: &Host, log
 /// Daily snapshots of every volume tagged `zipster-database=<stage>` (the data
 /// volume), each kept `snapshot_retention_days`, by DLM with its service role.
 fn add_snapshots(template: &mut Template, stage: &StageConfig) {
-    let mut role =
-        Role::for_service("dlm.amazonaws.com", "Data Lifecycle Manager: snapshots of the database volume", tags(stage));
+    let mut role = stage_role(stage, "dlm.amazonaws.com", "Data Lifecycle Manager: snapshots of the database volume");
     role.managed_policy_arns
         .push(Expr::sub("arn:${AWS::Partition}:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole"));
     template.add(SNAPSHOT_ROLE, role);

@@ -9,6 +9,7 @@ pub mod network;
 pub mod session;
 pub mod topic;
 
+use crate::model::iam::Role;
 use crate::model::{Expr, Tag};
 use crate::stage::StageConfig;
 
@@ -32,4 +33,12 @@ pub struct PolicyRef {
 /// The ARN of a resource in the stack's own region and account.
 pub fn arn(service: &str, resource: &str) -> Expr {
     Expr::sub(format!("arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"))
+}
+
+/// A role of the stage's stack, for `service`: it carries the stage's permissions
+/// boundary (from its bootstrap), without which the execution role cannot create it.
+pub fn stage_role(stage: &StageConfig, service: &str, description: impl Into<String>) -> Role {
+    let mut role = Role::for_service(service, description, tags(stage));
+    role.permissions_boundary = Some(crate::bootstrap::boundary_arn(stage));
+    role
 }

@@ -25,13 +25,15 @@ pub enum Effect {
     Deny,
 }
 
-/// `{"Service": ...}`, `{"AWS": <role ARN>}`, or `"*"` (only for deny statements and
-/// service-principal conditions such as TLS-only bucket policies).
+/// `{"Service": ...}`, `{"AWS": <role ARN>}`, `{"Federated": <OIDC provider ARN>}`, or
+/// `"*"` (only for deny statements and service-principal conditions such as TLS-only
+/// bucket policies).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Principal {
     Service(String),
     #[serde(rename = "AWS")]
     Aws(Expr),
+    Federated(Expr),
     #[serde(untagged)]
     Anyone(&'static str),
 }
@@ -111,10 +113,16 @@ pub struct InlinePolicy {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Role {
+    /// `None`: CloudFormation names it `<stack>-<logical id>-<suffix>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_name: Option<String>,
     pub assume_role_policy_document: PolicyDocument,
     pub description: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub managed_policy_arns: Vec<Expr>,
+    /// The managed policy that caps whatever the role's policies grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary: Option<Expr>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub policies: Vec<InlinePolicy>,
     pub tags: Vec<Tag>,
@@ -125,9 +133,11 @@ impl Role {
     pub fn for_service(service: &str, description: impl Into<String>, tags: Vec<Tag>) -> Self {
         let trust = Statement::allow(["sts:AssumeRole"], Vec::new()).principal(Principal::service(service));
         Self {
+            role_name: None,
             assume_role_policy_document: PolicyDocument::new(vec![trust]),
             description: description.into(),
             managed_policy_arns: Vec::new(),
+            permissions_boundary: None,
             policies: Vec::new(),
             tags,
         }
@@ -138,4 +148,21 @@ impl Role {
 #[serde(rename_all = "PascalCase")]
 pub struct InstanceProfile {
     pub roles: Vec<Expr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ManagedPolicy {
+    pub managed_policy_name: String,
+    pub description: String,
+    pub policy_document: PolicyDocument,
+}
+
+/// `AWS::IAM::OIDCProvider`: an identity provider whose tokens roles may trust.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OidcProvider {
+    pub url: String,
+    pub client_id_list: Vec<String>,
+    pub tags: Vec<Tag>,
 }

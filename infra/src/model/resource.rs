@@ -23,6 +23,8 @@ pub enum RemovalPolicy {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resource {
     pub properties: Properties,
+    /// The template condition that decides whether the resource is created.
+    pub condition: Option<String>,
     pub depends_on: BTreeSet<String>,
     /// Resource metadata, e.g. `checkov.skip` with the reason a check does not apply,
     /// and `zipster.stateful` (see [`Resource::stateful`]).
@@ -38,6 +40,12 @@ pub const STATEFUL_METADATA: [&str; 2] = ["zipster", "stateful"];
 impl Resource {
     pub fn type_name(&self) -> &str {
         self.properties.type_name()
+    }
+
+    /// Created only when the template's condition `name` is true.
+    pub fn condition(mut self, name: impl Into<String>) -> Self {
+        self.condition = Some(name.into());
+        self
     }
 
     pub fn depends_on(mut self, logical_id: impl Into<String>) -> Self {
@@ -102,6 +110,7 @@ impl<P: Into<Properties>> From<P> for Resource {
     fn from(properties: P) -> Self {
         Self {
             properties: properties.into(),
+            condition: None,
             depends_on: BTreeSet::new(),
             metadata: None,
             deletion_policy: None,
@@ -114,6 +123,9 @@ impl Serialize for Resource {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("Type", self.type_name())?;
+        if let Some(condition) = &self.condition {
+            map.serialize_entry("Condition", condition)?;
+        }
         if !self.depends_on.is_empty() {
             map.serialize_entry("DependsOn", &self.depends_on)?;
         }
@@ -180,6 +192,8 @@ resource_types! {
     EventInvokeConfig(lambda::EventInvokeConfig) = "AWS::Lambda::EventInvokeConfig",
     Role(iam::Role) = "AWS::IAM::Role",
     InstanceProfile(iam::InstanceProfile) = "AWS::IAM::InstanceProfile",
+    ManagedPolicy(iam::ManagedPolicy) = "AWS::IAM::ManagedPolicy",
+    OidcProvider(iam::OidcProvider) = "AWS::IAM::OIDCProvider",
     LogGroup(logs::LogGroup) = "AWS::Logs::LogGroup",
     MetricFilter(logs::MetricFilter) = "AWS::Logs::MetricFilter",
     Alarm(cloudwatch::Alarm) = "AWS::CloudWatch::Alarm",

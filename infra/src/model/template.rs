@@ -75,6 +75,8 @@ pub struct Parameter {
     pub description: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed_values: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_pattern: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -87,6 +89,7 @@ impl Parameter {
             type_name: "String".to_owned(),
             description: description.into(),
             default: None,
+            allowed_values: Vec::new(),
             allowed_pattern: None,
             constraint_description: None,
         }
