@@ -20,8 +20,8 @@ impl NumberFormat {
     }
 }
 
-/// A finite value is `±0.d1d2…dn × 10^exp` with `digits` = d1…dn, no leading or trailing
-/// zero (zero: no digits). Digits live in a buffer the caller reuses, so a cell costs no
+/// A finite value is `±0.d1d2…dn × 10^exp` with `digits` = d1…dn as ASCII, no leading
+/// or trailing zero (zero: no digits). Digits live in a buffer the caller reuses, so a cell costs no
 /// allocation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Head {
@@ -39,6 +39,12 @@ pub(crate) struct Decimal {
 
 /// Whitespace XML Schema's `collapse` facet removes around a decimal.
 fn xml_trim(s: &str) -> &str {
+    let space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let b = s.as_bytes();
+    if !b.first().is_some_and(space) && !b.last().is_some_and(space) {
+        // Nearly every cell: no scan at all.
+        return s;
+    }
     s.trim_matches([' ', '\t', '\n', '\r'])
 }
 
@@ -72,46 +78,44 @@ pub(crate) fn parse(text: &str, format: &NumberFormat, digits: &mut Vec<u8>) -> 
             return Some(Head::NaN);
         }
     }
-    let group = format.group_char.as_deref().filter(|g| !g.is_empty());
-    let decimal = format.decimal_char.as_str();
-    let mut rest = rest;
+    let group = format.group_char.as_deref().filter(|g| !g.is_empty()).map(str::as_bytes);
+    let decimal = format.decimal_char.as_bytes();
+    let bytes = rest.as_bytes();
+    let mut i = 0;
     let mut int_digits: i64 = 0; // digits before the point, leading zeros excluded
     let mut any_digit = false;
     let mut seen_point = false;
     let mut leading_frac_zeros: i64 = 0;
-    while let Some(c) = rest.chars().next() {
-        if let Some(g) = group
-            && let Some(after) = rest.strip_prefix(g)
-        {
-            rest = after;
-            continue;
-        }
-        if !format.integer
-            && !seen_point
-            && let Some(after) = rest.strip_prefix(decimal)
-        {
-            seen_point = true;
-            rest = after;
-            continue;
-        }
-        if c.is_ascii_digit() {
+    // Bytes, not chars: every step is over an ASCII digit or a whole group/decimal
+    // string, so `i` stays on a char boundary. Digits come first: group and decimal
+    // strings hold none (refused at load), so the common byte costs one comparison.
+    while let Some(&b) = bytes.get(i) {
+        if b.is_ascii_digit() {
             any_digit = true;
-            let d = c as u8 - b'0';
             if seen_point {
-                if digits.is_empty() && d == 0 {
+                if digits.is_empty() && b == b'0' {
                     leading_frac_zeros += 1;
                 } else {
-                    digits.push(d);
+                    digits.push(b);
                 }
-            } else if !(digits.is_empty() && d == 0) {
-                digits.push(d);
+            } else if !(digits.is_empty() && b == b'0') {
+                digits.push(b);
                 int_digits += 1;
             }
-            rest = &rest[1..];
-            continue;
+            i += 1;
+        } else if let Some(g) = group
+            && g.first() == Some(&b)
+            && bytes[i..].starts_with(g)
+        {
+            i += g.len();
+        } else if !format.integer && !seen_point && decimal.first() == Some(&b) && bytes[i..].starts_with(decimal) {
+            seen_point = true;
+            i += decimal.len();
+        } else {
+            break;
         }
-        break;
     }
+    let rest = &rest[i..];
     if !any_digit {
         return None;
     }
@@ -133,7 +137,7 @@ pub(crate) fn parse(text: &str, format: &NumberFormat, digits: &mut Vec<u8>) -> 
         let value = e_digits.bytes().fold(0i64, |acc, b| acc.saturating_mul(10).saturating_add(i64::from(b - b'0')));
         exp = if e_negative { exp.saturating_sub(value) } else { exp.saturating_add(value) };
     }
-    while digits.last() == Some(&0) {
+    while digits.last() == Some(&b'0') {
         digits.pop();
     }
     if digits.is_empty() {
@@ -184,7 +188,8 @@ pub(crate) fn write_canonical(head: Head, digits: &[u8], out: &mut String) {
                 out.push('-');
             }
             let n = digits.len() as i64;
-            let push = |out: &mut String, ds: &[u8]| out.extend(ds.iter().map(|d| char::from(b'0' + d)));
+            // The digits are ASCII, so they are always UTF-8.
+            let push = |out: &mut String, ds: &[u8]| out.push_str(std::str::from_utf8(ds).unwrap_or_default());
             if (-6..=21).contains(&exp) {
                 if exp <= 0 {
                     out.push_str("0.");

@@ -70,18 +70,56 @@ pub(crate) enum EnumValues {
     Years(Vec<u32>),
 }
 
+/// Which bound a [`Check::Bound`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BoundKind {
+    Minimum,
+    Maximum,
+    ExclusiveMinimum,
+    ExclusiveMaximum,
+}
+
+impl BoundKind {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            BoundKind::Minimum => "minimum",
+            BoundKind::Maximum => "maximum",
+            BoundKind::ExclusiveMinimum => "exclusiveMinimum",
+            BoundKind::ExclusiveMaximum => "exclusiveMaximum",
+        }
+    }
+}
+
+/// One constraint a value is checked against; `shown` is the descriptor's text of it.
+#[derive(Debug, Clone)]
+pub(crate) enum Check {
+    MinLength(usize),
+    MaxLength(usize),
+    Pattern(Regex, String),
+    Bound(BoundKind, Bound, String),
+    Enum(EnumValues, String),
+}
+
+impl Check {
+    /// The spec's (and frictionless's) order, whatever the descriptor's key order.
+    fn rank(&self) -> u8 {
+        match self {
+            Check::MinLength(_) => 0,
+            Check::MaxLength(_) => 1,
+            Check::Pattern(..) => 2,
+            Check::Bound(kind, ..) => 3 + *kind as u8,
+            Check::Enum(..) => 7,
+        }
+    }
+}
+
+/// A field's constraints: the two the validator itself applies, and the value checks,
+/// only those the descriptor declares, so an unconstrained cell costs nothing.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Constraints {
     pub required: bool,
     pub unique: bool,
-    pub min_length: Option<usize>,
-    pub max_length: Option<usize>,
-    pub minimum: Option<(Bound, String)>,
-    pub maximum: Option<(Bound, String)>,
-    pub exclusive_minimum: Option<(Bound, String)>,
-    pub exclusive_maximum: Option<(Bound, String)>,
-    pub pattern: Option<(Regex, String)>,
-    pub enumeration: Option<(EnumValues, String)>,
+    pub checks: Vec<Check>,
 }
 
 /// One field of the contract.
@@ -373,6 +411,11 @@ fn field(value: &Value, path: &str, schema_missing: &[String]) -> Result<Field, 
             let integer = type_name == "integer";
             let group_char = o.contains_key("groupChar").then(|| text("groupChar", "")).transpose()?;
             let decimal_char = text("decimalChar", ".")?;
+            for (key, value) in [("groupChar", group_char.as_deref()), ("decimalChar", Some(decimal_char.as_str()))] {
+                if value.is_some_and(|v| v.bytes().any(|b| b.is_ascii_digit())) {
+                    return refuse(format!("{path}.{key}"), "must not contain digits");
+                }
+            }
             if group_char.as_deref() == Some(decimal_char.as_str()) {
                 return refuse(format!("{path}.groupChar"), "is the same as decimalChar");
             }
@@ -451,16 +494,16 @@ fn constraints(field: &Field, value: &Value, path: &str) -> Result<Constraints, 
             "unique" => c.unique = flag(v)?,
             "minLength" | "maxLength" if t == "string" => {
                 let n = length(v)?;
-                if key == "minLength" { c.min_length = Some(n) } else { c.max_length = Some(n) }
+                c.checks.push(if key == "minLength" { Check::MinLength(n) } else { Check::MaxLength(n) });
             }
             "minimum" | "maximum" | "exclusiveMinimum" | "exclusiveMaximum" if ordered => {
-                let bound = Some((bound(field, v, &p)?, shown));
-                match key.as_str() {
-                    "minimum" => c.minimum = bound,
-                    "maximum" => c.maximum = bound,
-                    "exclusiveMinimum" => c.exclusive_minimum = bound,
-                    _ => c.exclusive_maximum = bound,
-                }
+                let kind = match key.as_str() {
+                    "minimum" => BoundKind::Minimum,
+                    "maximum" => BoundKind::Maximum,
+                    "exclusiveMinimum" => BoundKind::ExclusiveMinimum,
+                    _ => BoundKind::ExclusiveMaximum,
+                };
+                c.checks.push(Check::Bound(kind, bound(field, v, &p)?, shown));
             }
             "pattern" if t == "string" => {
                 let Some(p_text) = v.as_str() else {
@@ -471,9 +514,9 @@ fn constraints(field: &Field, value: &Value, path: &str) -> Result<Constraints, 
                     path: p.clone(),
                     message: format!("not a regular expression: {}", one_line(&e.to_string())),
                 })?;
-                c.pattern = Some((regex, p_text.to_owned()));
+                c.checks.push(Check::Pattern(regex, p_text.to_owned()));
             }
-            "enum" => c.enumeration = Some((enum_values(field, v, &p)?, shown)),
+            "enum" => c.checks.push(Check::Enum(enum_values(field, v, &p)?, shown)),
             "minLength" | "maxLength" | "minimum" | "maximum" | "exclusiveMinimum" | "exclusiveMaximum" | "pattern" => {
                 return refuse(&p, format!("does not apply to type \"{t}\""));
             }
@@ -481,6 +524,7 @@ fn constraints(field: &Field, value: &Value, path: &str) -> Result<Constraints, 
             _ => return refuse(&p, "unsupported"),
         }
     }
+    c.checks.sort_by_key(Check::rank);
     Ok(c)
 }
 

@@ -2,10 +2,11 @@
 //! order, with the state `unique` and `primaryKey` need across a file.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 
 use crate::number::{self, Head};
-use crate::schema::{Bound, Contract, EnumValues, Field, FieldType, FieldsMatch, StringFormat, read_moment};
+use crate::schema::{
+    Bound, BoundKind, Check, Contract, EnumValues, Field, FieldType, FieldsMatch, StringFormat, read_moment,
+};
 use crate::temporal::{self, Moment};
 
 /// The Frictionless error types this crate reports, spelled as frictionless spells them.
@@ -270,7 +271,8 @@ impl Record {
 }
 
 /// A value's key (its bytes for `unique`, the key's for `primaryKey`) → the line it was
-/// first seen on.
+/// first seen on. The std hasher stays: the keys come from untrusted files, and a fixed
+/// fast hash would let a crafted file make every insertion collide.
 type Seen = HashMap<Box<[u8]>, u64>;
 
 /// Validates a file's records in order against a contract and a header.
@@ -515,7 +517,8 @@ fn read<'a>(field: &Field, cell: &'a str, out: &mut String, digits: &mut Vec<u8>
         }
         FieldType::Year => {
             let y = temporal::parse_year(cell)?;
-            let _ = write!(out, "{y:04}");
+            // Four ASCII digits: the cell is its own normal form.
+            out.push_str(cell);
             Some(Logical::Year(y))
         }
     }
@@ -553,65 +556,53 @@ fn constraint(field: &Field, column: usize, cell: &str, name: &str, reason: &str
 
 /// Every constraint of the field the value breaks, in the spec's order.
 fn check(field: &Field, column: usize, cell: &str, value: &Logical<'_>, digits: &[u8], errors: &mut Vec<Error>) {
-    let c = &field.constraints;
-    let mut fail = |name: &str, reason: String| errors.push(constraint(field, column, cell, name, &reason));
-    if let Logical::Text(s) = value {
-        if c.min_length.is_some() || c.max_length.is_some() {
-            let len = s.chars().count();
-            if let Some(min) = c.min_length.filter(|m| len < *m) {
-                fail("minLength", format!("{len} characters, fewer than {min}"));
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    for c in &field.constraints.checks {
+        let failure = match (c, value) {
+            (Check::MinLength(min), Logical::Text(s)) => {
+                let len = s.chars().count();
+                (len < *min).then(|| ("minLength", format!("{len} characters, fewer than {min}")))
             }
-            if let Some(max) = c.max_length.filter(|m| len > *m) {
-                fail("maxLength", format!("{len} characters, more than {max}"));
+            (Check::MaxLength(max), Logical::Text(s)) => {
+                let len = s.chars().count();
+                (len > *max).then(|| ("maxLength", format!("{len} characters, more than {max}")))
             }
-        }
-        if let Some((regex, source)) = &c.pattern
-            && !regex.is_match(s)
-        {
-            fail("pattern", format!("does not match {source}"));
-        }
-    }
-    let bounds = [
-        (&c.minimum, "minimum", "below the minimum"),
-        (&c.maximum, "maximum", "above the maximum"),
-        (&c.exclusive_minimum, "exclusiveMinimum", "not above the exclusive minimum"),
-        (&c.exclusive_maximum, "exclusiveMaximum", "not below the exclusive maximum"),
-    ];
-    for (bound, name, words) in bounds {
-        let Some((bound, shown)) = bound else { continue };
-        let order = match (value, bound) {
-            (Logical::Number(h), Bound::Number(b)) => number::compare(*h, digits, b),
-            (Logical::Moment(m), Bound::Moment(b)) => Some(m.compare(b)),
-            (Logical::Year(y), Bound::Year(b)) => Some(y.cmp(b)),
+            (Check::Pattern(regex, source), Logical::Text(s)) => {
+                (!regex.is_match(s)).then(|| ("pattern", format!("does not match {source}")))
+            }
+            (Check::Bound(kind, bound, shown), _) => {
+                let order = match (value, bound) {
+                    (Logical::Number(h), Bound::Number(b)) => number::compare(*h, digits, b),
+                    (Logical::Moment(m), Bound::Moment(b)) => Some(m.compare(b)),
+                    (Logical::Year(y), Bound::Year(b)) => Some(y.cmp(b)),
+                    _ => None,
+                };
+                // No order (NaN) satisfies no bound.
+                let (ok, words) = match kind {
+                    BoundKind::Minimum => (order.is_some_and(|o| o != Less), "below the minimum"),
+                    BoundKind::Maximum => (order.is_some_and(|o| o != Greater), "above the maximum"),
+                    BoundKind::ExclusiveMinimum => (order == Some(Greater), "not above the exclusive minimum"),
+                    BoundKind::ExclusiveMaximum => (order == Some(Less), "not below the exclusive maximum"),
+                };
+                (!ok).then(|| (kind.name(), format!("{words} {shown}")))
+            }
+            (Check::Enum(values, shown), _) => {
+                let found = match (values, value) {
+                    (EnumValues::Strings(list), Logical::Text(s)) => list.iter().any(|v| v == s),
+                    (EnumValues::Numbers(list), Logical::Number(h)) => {
+                        list.iter().any(|v| number::compare(*h, digits, v) == Some(Equal))
+                    }
+                    (EnumValues::Booleans(list), Logical::Bool(b)) => list.contains(b),
+                    (EnumValues::Moments(list), Logical::Moment(m)) => list.iter().any(|v| m.compare(v) == Equal),
+                    (EnumValues::Years(list), Logical::Year(y)) => list.contains(y),
+                    _ => false,
+                };
+                (!found).then(|| ("enum", format!("not one of {shown}")))
+            }
             _ => None,
         };
-        use std::cmp::Ordering::{Greater, Less};
-        let ok = match (name, order) {
-            (_, None) => false,
-            ("minimum", Some(o)) => o != Less,
-            ("maximum", Some(o)) => o != Greater,
-            ("exclusiveMinimum", Some(o)) => o == Greater,
-            (_, Some(o)) => o == Less,
-        };
-        if !ok {
-            fail(name, format!("{words} {shown}"));
-        }
-    }
-    if let Some((values, shown)) = &c.enumeration {
-        let found = match (values, value) {
-            (EnumValues::Strings(list), Logical::Text(s)) => list.iter().any(|v| v == s),
-            (EnumValues::Numbers(list), Logical::Number(h)) => {
-                list.iter().any(|v| number::compare(*h, digits, v) == Some(std::cmp::Ordering::Equal))
-            }
-            (EnumValues::Booleans(list), Logical::Bool(b)) => list.contains(b),
-            (EnumValues::Moments(list), Logical::Moment(m)) => {
-                list.iter().any(|v| m.compare(v) == std::cmp::Ordering::Equal)
-            }
-            (EnumValues::Years(list), Logical::Year(y)) => list.contains(y),
-            _ => false,
-        };
-        if !found {
-            fail("enum", format!("not one of {shown}"));
+        if let Some((name, reason)) = failure {
+            errors.push(constraint(field, column, cell, name, &reason));
         }
     }
 }

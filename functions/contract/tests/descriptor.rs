@@ -100,6 +100,14 @@ fn every_refusal_names_its_path() {
             "fields[0].decimalChar: must be a non-empty string",
         ),
         (
+            r#"{"fields": [{"name": "a", "type": "number", "decimalChar": "0"}]}"#,
+            "fields[0].decimalChar: must not contain digits",
+        ),
+        (
+            r#"{"fields": [{"name": "a", "type": "integer", "groupChar": "1"}]}"#,
+            "fields[0].groupChar: must not contain digits",
+        ),
+        (
             r#"{"fields": [{"name": "a", "type": "number", "bareNumber": "no"}]}"#,
             "fields[0].bareNumber: must be true or false",
         ),
