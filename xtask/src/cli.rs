@@ -21,7 +21,7 @@ pub struct Cli {
 /// The help's sections, each command in exactly one (a test checks).
 pub const GROUPS: [(&str, &[&str]); 3] = [
     ("Pipeline", &["local", "transform", "seed-db", "near"]),
-    ("Stage", &["build", "deploy", "diff", "destroy"]),
+    ("Stage", &["bootstrap", "build", "deploy", "diff", "destroy"]),
     ("Development", &["ci", "synth", "lint", "template-diff", "fuzz", "bench", "tools"]),
 ];
 
@@ -35,6 +35,8 @@ pub enum Command {
     SeedDb(SeedDbArgs),
     /// The zip codes within --miles of ZIPCODE, nearest first, with their distance in miles.
     Near(NearArgs),
+    /// Create or update the stage's bootstrap stack: artifact bucket, execution role, GitHub deploy role.
+    Bootstrap(BootstrapArgs),
     /// Build every function for Lambda and package reproducible zips (target/lambda-zips/).
     Build(BuildArgs),
     /// Build, upload, then create and execute a change set for the stage's stack.
@@ -71,6 +73,7 @@ impl Command {
             Self::Local(_)
             | Self::SeedDb(_)
             | Self::Near(_)
+            | Self::Bootstrap(_)
             | Self::Build(_)
             | Self::Deploy(_)
             | Self::Diff(_)
@@ -210,6 +213,16 @@ pub struct StageArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    #[command(flatten)]
+    pub stage: StageArgs,
+    /// Do not ask before IAM changes (a change that replaces or removes the artifact
+    /// bucket is refused either way).
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct DeployArgs {
     #[command(flatten)]
     pub stage: StageArgs,
@@ -227,6 +240,10 @@ pub struct DeployArgs {
     /// If the stack is in ROLLBACK_COMPLETE, delete it and create it again.
     #[arg(long)]
     pub recreate: bool,
+    /// Deploy the zips of an earlier `cargo xtask build` (its target/lambda-zips
+    /// directory, copied) instead of building: each must match the SHA-256 in its name.
+    #[arg(long, value_name = "DIR")]
+    pub zips: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -239,9 +256,6 @@ pub struct DestroyArgs {
     /// List what would be deleted; delete nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Also empty and delete the stage's artifact bucket.
-    #[arg(long)]
-    pub include_artifacts: bool,
     /// Also delete the data: empty and delete the stage's buckets (which the stack
     /// retains) and its data volume's snapshots. Asks for the stage's name to be typed.
     #[arg(long)]

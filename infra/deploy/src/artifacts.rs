@@ -1,16 +1,13 @@
 //! Function code as content-addressed artifacts: a reproducible zip holding one
 //! `bootstrap` executable, keyed by its SHA-256, uploaded to the stage's artifact
-//! bucket only when the bucket does not have it yet (as CDK publishes assets).
+//! bucket (made by its bootstrap stack) only when the bucket does not have those
+//! very bytes yet (as CDK publishes assets).
 
 use std::io::{Cursor, Write};
 
 use anyhow::{Context, Result};
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{
-    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, PublicAccessBlockConfiguration,
-    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
-    VersioningConfiguration,
-};
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode};
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
@@ -53,115 +50,86 @@ pub fn zip_bootstrap(binary: &[u8]) -> Result<Vec<u8>> {
     Ok(zip.finish().context("zip: finishing")?.into_inner())
 }
 
+/// The zips of one `cargo xtask build`, copied elsewhere (the deploy workflow's
+/// build job hands them to its deploy job): `<dir>/<function>/<sha256>.zip`, one per
+/// function, each refused unless its bytes have the SHA-256 its name says.
+pub fn read_built(dir: &std::path::Path) -> Result<Vec<Artifact>> {
+    let mut artifacts = Vec::new();
+    for function in zipster_infra::FUNCTIONS {
+        let folder = dir.join(function.name);
+        let entries = std::fs::read_dir(&folder)
+            .with_context(|| format!("reading the {} function's zips in {}", function.name, folder.display()))?;
+        let zips: Vec<std::path::PathBuf> = entries
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.extension().is_some_and(|e| e == "zip"))
+            .collect();
+        let [path] = zips.as_slice() else {
+            anyhow::bail!(
+                "{}: {} zips for the {} function, expected the one of a single build; pass the lambda-zips \
+                 directory of one `cargo xtask build`",
+                folder.display(),
+                zips.len(),
+                function.name
+            );
+        };
+        let zip = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let artifact = Artifact { function: function.name.to_owned(), sha256: sha256_hex(&zip), zip };
+        if path.file_name().and_then(|n| n.to_str()) != Some(artifact.key().as_str()) {
+            anyhow::bail!(
+                "{}: its SHA-256 is {}, not the one its name says; the zip changed after it was built, build again",
+                path.display(),
+                artifact.sha256
+            );
+        }
+        artifacts.push(artifact);
+    }
+    Ok(artifacts)
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `zipster-<stage>-artifacts-<account>-<region>`, like the stack's own buckets.
-pub fn bucket_name(stage_prefix: &str, account: &str, region: &str) -> String {
-    format!("{stage_prefix}-artifacts-{account}-{region}")
-}
-
-pub async fn bucket_exists(clients: &StageClients, bucket: &str) -> Result<bool> {
-    match clients.s3.head_bucket().bucket(bucket).send().await {
+/// Whether `bucket` exists and belongs to `owner` (a bucket of that name in
+/// another account answers 403, which is an error, not "missing").
+pub async fn bucket_exists(clients: &StageClients, bucket: &str, owner: &str) -> Result<bool> {
+    match clients.s3.head_bucket().bucket(bucket).expected_bucket_owner(owner).send().await {
         Ok(_) => Ok(true),
         Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(false),
         Err(error) => Err(clients.error("HeadBucket", bucket)(error)),
     }
 }
 
-/// Creates the artifact bucket (private, encrypted, versioned, TLS-only) if it is
-/// absent; returns whether it was created.
-pub async fn ensure_bucket(clients: &StageClients, bucket: &str, ui: &mut dyn Ui) -> Result<bool> {
-    if bucket_exists(clients, bucket).await? {
-        return Ok(false);
-    }
-    ui.step(&format!("creating the artifact bucket {bucket}"));
-    let mut create = clients.s3.create_bucket().bucket(bucket);
-    // us-east-1 is the one region that rejects its own location constraint.
-    if clients.region != "us-east-1" {
-        create = create.create_bucket_configuration(
-            CreateBucketConfiguration::builder()
-                .location_constraint(BucketLocationConstraint::from(clients.region.as_str()))
-                .build(),
-        );
-    }
-    create.send().await.map_err(clients.error("CreateBucket", bucket))?;
-    let block_all = PublicAccessBlockConfiguration::builder()
-        .block_public_acls(true)
-        .ignore_public_acls(true)
-        .block_public_policy(true)
-        .restrict_public_buckets(true)
-        .build();
-    clients
-        .s3
-        .put_public_access_block()
-        .bucket(bucket)
-        .public_access_block_configuration(block_all)
-        .send()
-        .await
-        .map_err(clients.error("PutPublicAccessBlock", bucket))?;
-    let sse = ServerSideEncryptionConfiguration::builder()
-        .rules(
-            ServerSideEncryptionRule::builder()
-                .apply_server_side_encryption_by_default(
-                    ServerSideEncryptionByDefault::builder()
-                        .sse_algorithm(ServerSideEncryption::Aes256)
-                        .build()
-                        .context("encryption rule")?,
-                )
-                .build(),
-        )
-        .build()
-        .context("encryption configuration")?;
-    clients
-        .s3
-        .put_bucket_encryption()
-        .bucket(bucket)
-        .server_side_encryption_configuration(sse)
-        .send()
-        .await
-        .map_err(clients.error("PutBucketEncryption", bucket))?;
-    clients
-        .s3
-        .put_bucket_versioning()
-        .bucket(bucket)
-        .versioning_configuration(VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build())
-        .send()
-        .await
-        .map_err(clients.error("PutBucketVersioning", bucket))?;
-    clients
-        .s3
-        .put_bucket_policy()
-        .bucket(bucket)
-        .policy(tls_only_policy(bucket))
-        .send()
-        .await
-        .map_err(clients.error("PutBucketPolicy", bucket))?;
-    Ok(true)
+/// What is stored under a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    Nothing,
+    /// An object and its SHA-256 as S3 computed it at upload (`ChecksumSHA256`, base64);
+    /// `None`: uploaded without that checksum, so its bytes are unknown.
+    Object(Option<String>),
 }
 
-fn tls_only_policy(bucket: &str) -> String {
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}}
-        }]
-    })
-    .to_string()
-}
-
-pub async fn object_exists(clients: &StageClients, bucket: &str, key: &str) -> Result<bool> {
-    match clients.s3.head_object().bucket(bucket).key(key).send().await {
-        Ok(_) => Ok(true),
-        Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(false),
+/// What is stored under `key`, with its checksum.
+pub async fn stored(clients: &StageClients, bucket: &str, owner: &str, key: &str) -> Result<Stored> {
+    let head = clients
+        .s3
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .expected_bucket_owner(owner)
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await;
+    match head {
+        Ok(head) => Ok(Stored::Object(head.checksum_sha256().map(str::to_owned))),
+        Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(Stored::Nothing),
         Err(error) => Err(clients.error("HeadObject", format!("s3://{bucket}/{key}"))(error)),
     }
+}
+
+/// SHA-256 in the form S3's `ChecksumSHA256` takes and returns: base64.
+pub fn sha256_base64(bytes: &[u8]) -> String {
+    aws_smithy_types::base64::encode(Sha256::digest(bytes))
 }
 
 /// One object to publish under a content-addressed key.
@@ -171,30 +139,46 @@ pub struct Upload<'a> {
     pub content_type: &'static str,
 }
 
-/// HEAD before PUT: uploads the objects the bucket does not have; returns their keys.
+/// HEAD before PUT: uploads the objects the bucket does not have with these very
+/// bytes; returns the keys uploaded. "Already there" is an object under the key whose
+/// SHA-256, as S3 computed it at upload, is that of `body`: an object planted under
+/// the key with other bytes (or without a checksum) is replaced, never used. Every
+/// call names `owner`, so a bucket of the same name in another account is refused.
 pub async fn publish(
     clients: &StageClients,
     bucket: &str,
+    owner: &str,
     uploads: &[Upload<'_>],
     ui: &mut dyn Ui,
 ) -> Result<Vec<String>> {
     let mut missing = Vec::new();
     for upload in uploads {
-        if !object_exists(clients, bucket, &upload.key).await? {
-            missing.push(upload);
+        let expected = sha256_base64(upload.body);
+        match stored(clients, bucket, owner, &upload.key).await? {
+            Stored::Object(Some(sha256)) if sha256 == expected => {}
+            Stored::Object(sha256) => {
+                let what = if sha256.is_some() { "other bytes than ours" } else { "an object without a checksum" };
+                ui.step(&format!("s3://{bucket}/{}: {what} under this key; replacing it", upload.key));
+                missing.push((upload, expected));
+            }
+            Stored::Nothing => missing.push((upload, expected)),
         }
     }
     if missing.is_empty() {
         return Ok(Vec::new());
     }
-    ui.uploads_started(missing.len(), missing.iter().map(|u| u.body.len() as u64).sum());
+    ui.uploads_started(missing.len(), missing.iter().map(|(u, _)| u.body.len() as u64).sum());
     let mut uploaded = Vec::new();
-    for upload in missing {
+    for (upload, sha256) in missing {
+        // S3 refuses the PUT if the bytes it receives do not have this checksum.
         clients
             .s3
             .put_object()
             .bucket(bucket)
             .key(&upload.key)
+            .expected_bucket_owner(owner)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .checksum_sha256(sha256)
             .content_type(upload.content_type)
             .body(ByteStream::from(upload.body.to_vec()))
             .send()
@@ -236,11 +220,35 @@ mod tests {
     }
 
     #[test]
+    fn built_zips_are_read_back_only_when_their_bytes_match_their_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut written = Vec::new();
+        for function in zipster_infra::FUNCTIONS {
+            let artifact = Artifact::from_binary(function.name, function.name.as_bytes()).unwrap();
+            std::fs::create_dir_all(dir.path().join(function.name)).unwrap();
+            std::fs::write(dir.path().join(function.name).join(artifact.key()), &artifact.zip).unwrap();
+            written.push(artifact);
+        }
+        assert_eq!(read_built(dir.path()).unwrap(), written);
+
+        let tampered = dir.path().join(&written[0].function).join(written[0].key());
+        std::fs::write(&tampered, b"other bytes").unwrap();
+        let error = read_built(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("not the one its name says"), "{error}");
+        std::fs::write(&tampered, &written[0].zip).unwrap();
+        std::fs::write(dir.path().join(&written[0].function).join("old.zip"), b"x").unwrap();
+        let error = read_built(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("2 zips for the transform function"), "{error}");
+    }
+
+    #[test]
     fn keys_are_the_hex_sha256_of_the_zip() {
         let artifact = Artifact::from_binary("transform", b"code").unwrap();
         assert_eq!(artifact.sha256.len(), 64);
         assert_eq!(artifact.sha256, sha256_hex(&artifact.zip));
         assert_eq!(artifact.key(), format!("{}.zip", artifact.sha256));
         assert_eq!(sha256_hex(b""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        // What S3 returns as ChecksumSHA256 for an empty object.
+        assert_eq!(sha256_base64(b""), "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
     }
 }

@@ -42,11 +42,24 @@ pub enum Plan {
     Ready { change_set_id: String, stack_id: String, changes: Vec<ResourceChange> },
 }
 
+/// Where CloudFormation reads the template from.
+#[derive(Debug, Clone, Copy)]
+pub enum TemplateSource<'a> {
+    /// An object of the artifact bucket: a stage's template is larger than the 51,200
+    /// bytes CloudFormation takes inline.
+    Url(&'a str),
+    /// The template itself: the bootstrap's, which creates that bucket.
+    Body(&'a str),
+}
+
 pub struct Request<'a> {
     pub stack_name: &'a str,
     pub create: bool,
-    pub template_url: &'a str,
+    pub template: TemplateSource<'a>,
     pub parameters: Vec<(String, String)>,
+    /// The role CloudFormation assumes to make the changes (the bootstrap's execution
+    /// role); `None`: the caller's own credentials (the bootstrap stack itself).
+    pub role_arn: Option<&'a str>,
     pub poll: Duration,
 }
 
@@ -59,13 +72,18 @@ pub async fn create(clients: &StageClients, request: &Request<'_>) -> Result<Pla
         .iter()
         .map(|(key, value)| Parameter::builder().parameter_key(key).parameter_value(value).build())
         .collect();
-    let created = clients
+    let create = clients
         .cloudformation
         .create_change_set()
         .stack_name(request.stack_name)
         .change_set_name(&name)
         .change_set_type(kind)
-        .template_url(request.template_url)
+        .set_role_arn(request.role_arn.map(str::to_owned));
+    let create = match request.template {
+        TemplateSource::Url(url) => create.template_url(url),
+        TemplateSource::Body(body) => create.template_body(body),
+    };
+    let created = create
         .set_parameters(Some(parameters))
         .capabilities(Capability::CapabilityIam)
         .capabilities(Capability::CapabilityNamedIam)

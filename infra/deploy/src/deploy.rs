@@ -12,8 +12,9 @@ use zipster_infra::StageConfig;
 use crate::artifacts::{self, Artifact, Upload};
 use zipster_infra::FUNCTIONS;
 
+use crate::bootstrap::{self, Bootstrapped};
 use crate::build::{self, Target};
-use crate::changeset::{self, Plan, ResourceChange};
+use crate::changeset::{self, Plan, ResourceChange, TemplateSource};
 use crate::events::{self, EventLine};
 use crate::{StageClients, Ui, gate, stack_name};
 
@@ -74,7 +75,8 @@ pub enum Outcome {
 pub struct DeployReport {
     pub stack_name: String,
     pub artifact_bucket: String,
-    pub created_artifact_bucket: bool,
+    /// The role CloudFormation ran the change set with (the bootstrap's execution role).
+    pub execution_role_arn: String,
     /// Function name → code key (`<sha256>.zip`).
     pub code_keys: BTreeMap<String, String>,
     /// Keys uploaded by this run (artifacts and template); empty when all were there.
@@ -100,7 +102,8 @@ pub async fn deploy(options: DeployOptions, clients: &StageClients, ui: &mut dyn
     let stage = &options.stage;
     let stack = stack_name(stage);
     let account = clients.account_id().await?;
-    let bucket = artifacts::bucket_name(&stage.prefix(), &account, &clients.region);
+    let bootstrapped = bootstrap::outputs(clients, stage).await?;
+    let bucket = bootstrapped.artifact_bucket.clone();
 
     let existing = events::stack_status(clients, &stack).await?;
     let create = match &existing {
@@ -136,16 +139,6 @@ pub async fn deploy(options: DeployOptions, clients: &StageClients, ui: &mut dyn
     };
     let code_keys = code_keys(&artifacts)?;
 
-    let created_artifact_bucket = if options.dry_run {
-        if !artifacts::bucket_exists(clients, &bucket).await? {
-            ui.step(&format!("dry run: would create the artifact bucket {bucket} and upload every artifact"));
-            return Ok(report(stack, bucket, false, code_keys, Vec::new(), Outcome::DryRun));
-        }
-        false
-    } else {
-        artifacts::ensure_bucket(clients, &bucket, ui).await?
-    };
-
     let template = zipster_infra::stack(stage).to_json();
     let template_value: serde_json::Value = serde_json::from_str(&template)?;
     let template_key = format!("templates/{}.json", artifacts::sha256_hex(template.as_bytes()));
@@ -158,7 +151,7 @@ pub async fn deploy(options: DeployOptions, clients: &StageClients, ui: &mut dyn
             content_type: "application/zip",
         }));
     }
-    let uploaded = artifacts::publish(clients, &bucket, &uploads, ui).await?;
+    let uploaded = artifacts::publish(clients, &bucket, &account, &uploads, ui).await?;
 
     let mut parameters = vec![(zipster_infra::ARTIFACT_BUCKET.to_owned(), bucket.clone())];
     for function in FUNCTIONS {
@@ -166,9 +159,15 @@ pub async fn deploy(options: DeployOptions, clients: &StageClients, ui: &mut dyn
         parameters.push((function.code_key_parameter().to_owned(), key));
     }
     let template_url = template_url(&bucket, &clients.region, &template_key);
-    let request =
-        changeset::Request { stack_name: &stack, create, template_url: &template_url, parameters, poll: options.poll };
-    let mut report = report(stack.clone(), bucket, created_artifact_bucket, code_keys, uploaded, Outcome::NoChanges);
+    let request = changeset::Request {
+        stack_name: &stack,
+        create,
+        template: TemplateSource::Url(&template_url),
+        parameters,
+        role_arn: Some(&bootstrapped.execution_role_arn),
+        poll: options.poll,
+    };
+    let mut report = report(stack.clone(), bootstrapped.clone(), code_keys, uploaded, Outcome::NoChanges);
 
     let (change_set_id, stack_id, changes) = match changeset::create(clients, &request).await? {
         Plan::NoChanges => {
@@ -228,16 +227,15 @@ pub async fn deploy(options: DeployOptions, clients: &StageClients, ui: &mut dyn
 
 fn report(
     stack_name: String,
-    artifact_bucket: String,
-    created_artifact_bucket: bool,
+    bootstrapped: Bootstrapped,
     code_keys: BTreeMap<String, String>,
     uploaded: Vec<String>,
     outcome: Outcome,
 ) -> DeployReport {
     DeployReport {
         stack_name,
-        artifact_bucket,
-        created_artifact_bucket,
+        artifact_bucket: bootstrapped.artifact_bucket,
+        execution_role_arn: bootstrapped.execution_role_arn,
         code_keys,
         uploaded,
         outcome,
@@ -364,12 +362,14 @@ pub async fn diff(
         return Ok(changes);
     }
     let account = clients.account_id().await?;
-    let bucket = artifacts::bucket_name(&stage.prefix(), &account, &clients.region);
+    let bootstrapped = bootstrap::outputs(clients, stage).await?;
+    let bucket = bootstrapped.artifact_bucket;
     let json = template.to_json();
     let key = format!("templates/{}.json", artifacts::sha256_hex(json.as_bytes()));
     artifacts::publish(
         clients,
         &bucket,
+        &account,
         &[Upload { key: key.clone(), body: json.as_bytes(), content_type: "application/json" }],
         ui,
     )
@@ -378,8 +378,9 @@ pub async fn diff(
     let request = changeset::Request {
         stack_name: &stack,
         create: false,
-        template_url: &template_url(&bucket, &clients.region, &key),
+        template: TemplateSource::Url(&template_url(&bucket, &clients.region, &key)),
         parameters: previous,
+        role_arn: Some(&bootstrapped.execution_role_arn),
         poll,
     };
     match changeset::create(clients, &request).await? {

@@ -32,9 +32,6 @@ use crate::{StageClients, Ui, artifacts, stack_name};
 pub struct DestroyOptions {
     pub stage: StageConfig,
     pub dry_run: bool,
-    /// Also empty and delete the artifact bucket (kept by default: it makes the next
-    /// deploy upload nothing).
-    pub include_artifacts: bool,
     /// Also delete the data: the retained buckets and their contents, and the data
     /// volume's snapshots.
     pub purge_data: bool,
@@ -78,7 +75,6 @@ pub struct DestroyReport {
     pub deleted_snapshots: Vec<String>,
     /// The commands that delete what was kept, later.
     pub delete_later: Vec<String>,
-    pub artifact_bucket_deleted: bool,
     pub events: Vec<EventLine>,
 }
 
@@ -96,18 +92,9 @@ pub async fn destroy(options: DestroyOptions, clients: &StageClients, ui: &mut d
     let mut report = DestroyReport { stack_name: stack.clone(), ..DestroyReport::default() };
     let stack_id = stack_id(clients, &stack).await?;
     report.stack_existed = stack_id.is_some();
-    let account = if options.include_artifacts || (options.purge_data && stack_id.is_none()) {
-        Some(clients.account_id().await?)
-    } else {
-        None
-    };
-    let artifact_bucket = match &account {
-        Some(account) if options.include_artifacts => {
-            let name = artifacts::bucket_name(&stage.prefix(), account, &clients.region);
-            artifacts::bucket_exists(clients, &name).await?.then_some(name)
-        }
-        _ => None,
-    };
+    // Only a purge looks buckets up by name (with their owner). The artifact bucket is
+    // the bootstrap stack's, which destroy leaves alone.
+    let account = if options.purge_data { Some(clients.account_id().await?) } else { None };
     let mut volumes = Vec::new();
     if let Some(stack_id) = &stack_id {
         let deployed = deployed_template(clients, &stack).await?.unwrap_or_default();
@@ -129,25 +116,15 @@ pub async fn destroy(options: DestroyOptions, clients: &StageClients, ui: &mut d
                 _ => {}
             }
         }
-    } else if let (true, Some(account)) = (options.purge_data, &account) {
+    } else if let Some(account) = &account {
         // A stack destroyed without --purge-data left its retained buckets: they
         // have the names the stage's template gives them.
         for (logical_id, name) in template_buckets(stage, account, &clients.region) {
-            if artifacts::bucket_exists(clients, &name).await? {
+            if artifacts::bucket_exists(clients, &name, account).await? {
                 let (objects, versions) = count(clients, &name).await?;
                 report.buckets.push(BucketContents { name, logical_id, objects, versions, retained: true });
             }
         }
-    }
-    if let Some(name) = &artifact_bucket {
-        let (objects, versions) = count(clients, name).await?;
-        report.buckets.push(BucketContents {
-            name: name.clone(),
-            logical_id: "(artifacts)".to_owned(),
-            objects,
-            versions,
-            retained: false,
-        });
     }
     // What a purge will delete, asked for before anything is deleted (so missing EC2
     // permissions stop it here); the final snapshot is taken later, with the stack's deletion.
@@ -222,11 +199,10 @@ pub async fn destroy(options: DestroyOptions, clients: &StageClients, ui: &mut d
         report.events = delete_stack(clients, &stack, options.poll, ui).await?;
         report.stack_deleted = true;
     }
-    // What CloudFormation retained, and the artifact bucket, are deleted here.
+    // What CloudFormation retained is deleted here.
     for bucket in &purged {
-        if (bucket.retained || stack_id.is_none() || bucket.logical_id == "(artifacts)")
-            && artifacts::bucket_exists(clients, &bucket.name).await?
-        {
+        let owner = account.as_deref().unwrap_or_default();
+        if (bucket.retained || stack_id.is_none()) && artifacts::bucket_exists(clients, &bucket.name, owner).await? {
             clients
                 .s3
                 .delete_bucket()
@@ -235,15 +211,10 @@ pub async fn destroy(options: DestroyOptions, clients: &StageClients, ui: &mut d
                 .await
                 .map_err(clients.error("DeleteBucket", &bucket.name))?;
         }
-        if bucket.logical_id == "(artifacts)" {
-            report.artifact_bucket_deleted = true;
-        } else {
-            report.deleted_buckets.push(bucket.name.clone());
-        }
+        report.deleted_buckets.push(bucket.name.clone());
     }
     ui.step(&format!(
-        "removed {stack}{}, {} bucket(s) and {} object version(s)",
-        if report.artifact_bucket_deleted { " and its artifact bucket" } else { "" },
+        "removed {stack}, {} bucket(s) and {} object version(s)",
         report.deleted_buckets.len(),
         report.deleted_versions
     ));

@@ -1,7 +1,9 @@
 //! The deploy engine: what takes a stage from the synthesized template to a running
-//! stack and back. `build` (the functions, cross-compiled, packaged as reproducible
-//! zips), `deploy` (content-addressed artifacts, a change set shown and confirmed,
-//! its events followed, the outputs recorded), `diff`, `destroy` and `seed-db --stage`.
+//! stack and back. `bootstrap` (what a stage's stack needs first: the artifact bucket,
+//! the execution role CloudFormation runs its change sets with, the GitHub deploy
+//! role), `build` (the functions, cross-compiled, packaged as reproducible zips),
+//! `deploy` (content-addressed artifacts, a change set shown and confirmed, its
+//! events followed, the outputs recorded), `diff`, `destroy` and `seed-db --stage`.
 //!
 //! Each command is an async function over [`StageClients`] and a [`Ui`] that returns
 //! a report, so the moto tests drive the same code as the CLI and assert on the
@@ -10,6 +12,7 @@
 //! included), or from [`StageClients::local`] for the local stage.
 
 pub mod artifacts;
+pub mod bootstrap;
 pub mod build;
 pub mod changeset;
 mod clients;

@@ -69,9 +69,11 @@ pub async fn seed(options: SeedOptions, clients: &StageClients, ui: &mut dyn Ui)
         .map_err(|failure| anyhow::anyhow!("{}: {failure}", options.file.display()))?;
     ui.step(&format!("{}: {} rows accepted, {} rejected", options.file.display(), summary.accepted, summary.rejected));
     let key = format!("seed/{}.csv", artifacts::sha256_hex(&accepted));
+    let account = clients.account_id().await?;
     let uploaded = !artifacts::publish(
         clients,
         &bucket,
+        &account,
         &[Upload { key: key.clone(), body: &accepted, content_type: "text/csv" }],
         ui,
     )

@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use zipster_deploy::artifacts::Artifact;
+use zipster_deploy::bootstrap::{BootstrapOptions, bootstrap};
 use zipster_deploy::build::{self, Target};
 use zipster_deploy::deploy::{self, AllowReplace, Code, DeployOptions, Outcome};
 use zipster_deploy::destroy::{DestroyOptions, destroy};
 use zipster_deploy::ui::Recorder;
-use zipster_deploy::{LOCAL_REGION, StageClients, artifacts, events};
+use zipster_deploy::{LOCAL_ACCOUNT, LOCAL_REGION, StageClients, artifacts, events};
 use zipster_infra::StageConfig;
 use zipster_tools::project_root;
 
@@ -40,7 +41,13 @@ fn options(stage: &StageConfig, artifacts: Vec<Artifact>) -> DeployOptions {
 }
 
 async fn bucket_exists(clients: &StageClients, bucket: &str) -> bool {
-    artifacts::bucket_exists(clients, bucket).await.unwrap()
+    artifacts::bucket_exists(clients, bucket, LOCAL_ACCOUNT).await.unwrap()
+}
+
+/// The stage's bootstrap stack, which every deploy needs first.
+async fn bootstrapped(clients: &StageClients, stage: &StageConfig) -> zipster_deploy::bootstrap::BootstrapReport {
+    let options = BootstrapOptions { stage: stage.clone(), poll: POLL };
+    bootstrap(options, clients, &mut Recorder { answer: true, ..Recorder::default() }).await.unwrap()
 }
 
 async fn function_code_key(clients: &StageClients, name: &str) -> String {
@@ -93,14 +100,50 @@ async fn deploy_redeploy_change_code_diff_and_destroy_a_stage() {
         assert_eq!(std::fs::read(&b.zip_path).unwrap(), b.artifact.zip);
     }
 
-    // 1. A fresh stage: artifact bucket, uploads, a CREATE change set (with IAM
-    // roles, so the user is asked), the stack.
+    // 0. Without its bootstrap stack, a deploy stops at once and says what to run.
+    let mut ui = Recorder { answer: true, ..Recorder::default() };
+    let refused = deploy::deploy(options(&stage, artifacts.clone()), &clients, &mut ui).await.unwrap_err().to_string();
+    assert!(
+        refused.contains("zipster-bootstrap-e2e") && refused.contains("run `cargo xtask bootstrap --stage e2e` first")
+    );
+    assert!(!refused.contains('\n'), "{refused}");
+    assert!(events::stack_status(&clients, "zipster-e2e").await.unwrap().is_none());
+
+    // The bootstrap: its change table (with IAM, so asked about) and events; a second
+    // run changes nothing.
+    let mut ui = Recorder { answer: true, ..Recorder::default() };
+    let boot = bootstrap(BootstrapOptions { stage: stage.clone(), poll: POLL }, &clients, &mut ui).await.unwrap();
+    assert_eq!(boot.outcome, Outcome::Created);
+    let added: BTreeSet<&str> = boot.changes.iter().map(|c| c.logical_id.as_str()).collect();
+    for id in ["ArtifactBucket", "PermissionsBoundary", "CloudFormationExecutionRole", "GitHubDeployRole"] {
+        assert!(added.contains(id), "{id} in {added:?}");
+    }
+    assert!(
+        ui.questions.iter().any(|q| q.contains("IAM") && q.contains("zipster-bootstrap-e2e")),
+        "{:?}",
+        ui.questions
+    );
+    assert!(boot.events.iter().any(|e| e.logical_id == "zipster-bootstrap-e2e" && e.status == "CREATE_COMPLETE"));
+    let execution_role = boot.outputs["ExecutionRoleArn"].clone();
+    assert!(execution_role.ends_with(":role/zipster-bootstrap-e2e-cfn-exec"), "{execution_role}");
+    let mut ui = Recorder::default();
+    let again = bootstrap(BootstrapOptions { stage: stage.clone(), poll: POLL }, &clients, &mut ui).await.unwrap();
+    assert_eq!(again.outcome, Outcome::NoChanges);
+    assert!(ui.lines.iter().any(|l| l == "no changes: zipster-bootstrap-e2e is up to date"), "{:?}", ui.lines);
+    assert_eq!(again.outputs, boot.outputs);
+
+    // 1. A fresh stage: uploads into the bootstrap's bucket, a CREATE change set
+    // (with IAM roles, so the user is asked) run with the execution role, the stack.
     let mut ui = Recorder { answer: true, ..Recorder::default() };
     let first = deploy::deploy(options(&stage, artifacts.clone()), &clients, &mut ui).await.unwrap();
     assert_eq!(first.outcome, Outcome::Created);
     assert_eq!(ui.questions.len(), 1);
     assert!(ui.questions[0].contains("IAM"), "{:?}", ui.questions);
-    assert!(first.created_artifact_bucket);
+    assert_eq!(first.artifact_bucket, boot.outputs["ArtifactBucketName"]);
+    assert_eq!(first.execution_role_arn, execution_role);
+    // What CloudFormation received: the stack runs with the execution role.
+    let described = clients.cloudformation.describe_stacks().stack_name("zipster-e2e").send().await.unwrap();
+    assert_eq!(described.stacks()[0].role_arn(), Some(execution_role.as_str()));
     let zips: BTreeSet<String> = artifacts.iter().map(Artifact::key).collect();
     let uploaded: BTreeSet<String> = first.uploaded.iter().filter(|k| k.ends_with(".zip")).cloned().collect();
     assert_eq!(uploaded, zips);
@@ -138,6 +181,23 @@ async fn deploy_redeploy_change_code_diff_and_destroy_a_stage() {
     assert_eq!(again.outcome, Outcome::NoChanges);
     assert!(again.uploaded.is_empty(), "{:?}", again.uploaded);
     assert!(ui.lines.iter().any(|l| l.starts_with("no changes")), "{:?}", ui.lines);
+
+    // An object planted under an artifact's key with other bytes (no checksum, or
+    // another one) is not "already uploaded": it is replaced by the real zip.
+    let zip = &artifacts[0];
+    for planted in [None, Some(artifacts::sha256_base64(b"planted"))] {
+        let mut put = clients.s3.put_object().bucket(&first.artifact_bucket).key(zip.key());
+        if let Some(checksum) = planted {
+            put = put.checksum_sha256(checksum);
+        }
+        put.body(ByteStream::from(b"planted".to_vec())).send().await.unwrap();
+        let mut ui = Recorder::default();
+        let replaced = deploy::deploy(options(&stage, artifacts.clone()), &clients, &mut ui).await.unwrap();
+        assert_eq!(replaced.uploaded, [zip.key()]);
+        assert!(ui.lines.iter().any(|l| l.contains(&zip.key()) && l.contains("replacing")), "{:?}", ui.lines);
+        let object = clients.s3.get_object().bucket(&first.artifact_bucket).key(zip.key()).send().await.unwrap();
+        assert_eq!(object.body.collect().await.unwrap().into_bytes().as_ref(), zip.zip.as_slice());
+    }
 
     // 3. New transform code: only its zip goes up, only its function changes.
     let mut changed = artifacts.clone();
@@ -184,20 +244,19 @@ async fn deploy_redeploy_change_code_diff_and_destroy_a_stage() {
     put(&clients, &errors, "feeds/a.csv.summary.json", "{}").await;
     put(&clients, &staging, "feeds/a.csv", "zipcode\n").await;
 
-    let destroy_options = |dry_run, include_artifacts, purge_data: bool| DestroyOptions {
+    let destroy_options = |dry_run, purge_data: bool| DestroyOptions {
         stage: stage.clone(),
         dry_run,
-        include_artifacts,
         purge_data,
         confirm_stage: purge_data.then(|| stage.name.clone()),
         poll: POLL,
     };
     // A dry run lists the data and deletes nothing; a "no" deletes nothing either.
-    let dry = destroy(destroy_options(true, false, false), &clients, &mut Recorder::default()).await.unwrap();
+    let dry = destroy(destroy_options(true, false), &clients, &mut Recorder::default()).await.unwrap();
     let input_contents = dry.buckets.iter().find(|b| b.logical_id == "InputBucket").unwrap();
     assert_eq!((input_contents.objects, input_contents.versions), (1, 5));
     let mut no = Recorder::default();
-    let declined = destroy(destroy_options(false, false, false), &clients, &mut no).await.unwrap();
+    let declined = destroy(destroy_options(false, false), &clients, &mut no).await.unwrap();
     assert!(declined.declined && !declined.stack_deleted);
     assert_eq!(no.questions.len(), 1);
     assert!(bucket_exists(&clients, &input).await);
@@ -208,7 +267,7 @@ async fn deploy_redeploy_change_code_diff_and_destroy_a_stage() {
     // data volume's final snapshot (taken with the stack's deletion) deleted after it.
     let volume = physical_id(&clients, "zipster-e2e", "DatabaseVolume").await;
     let mut yes = Recorder { answer: true, ..Recorder::default() };
-    let destroyed = destroy(destroy_options(false, false, true), &clients, &mut yes).await.unwrap();
+    let destroyed = destroy(destroy_options(false, true), &clients, &mut yes).await.unwrap();
     assert!(destroyed.stack_deleted && destroyed.purged);
     assert!(destroyed.kept_buckets.is_empty(), "{:?}", destroyed.kept_buckets);
     assert!(destroyed.deleted_versions >= 7, "{}", destroyed.deleted_versions);
@@ -218,11 +277,9 @@ async fn deploy_redeploy_change_code_diff_and_destroy_a_stage() {
     assert!(events::stack_status(&clients, "zipster-e2e").await.unwrap().is_none());
     assert_eq!(destroyed.deleted_snapshots.len(), 1, "the final snapshot: {destroyed:?}");
     assert!(snapshots(&moto, "volume-id", &volume).is_empty(), "a snapshot of {volume} survived the purge");
-    // The artifact bucket stays unless asked for.
+    // destroy leaves the bootstrap stack and its artifact bucket alone.
+    assert!(events::stack_status(&clients, "zipster-bootstrap-e2e").await.unwrap().is_some());
     assert!(bucket_exists(&clients, &first.artifact_bucket).await);
-    let artifacts_gone = destroy(destroy_options(false, true, false), &clients, &mut yes).await.unwrap();
-    assert!(artifacts_gone.artifact_bucket_deleted && !artifacts_gone.stack_existed);
-    assert!(!bucket_exists(&clients, &first.artifact_bucket).await);
 }
 
 /// Asks moto's EC2 (which the deploy engine has no SDK for) through boto3 in the venv.
@@ -268,6 +325,7 @@ async fn a_deploy_never_replaces_state_unless_told_by_name_and_destroy_keeps_the
     let clients = StageClients::local(&moto.endpoint).await;
     let stage = test_stage("gate");
     let stack = "zipster-gate";
+    bootstrapped(&clients, &stage).await;
     let mut yes = Recorder { answer: true, ..Recorder::default() };
     let first = deploy::deploy(options(&stage, stand_in_artifacts()), &clients, &mut yes).await.unwrap();
     assert_eq!(first.outcome, Outcome::Created);
@@ -349,7 +407,6 @@ async fn a_deploy_never_replaces_state_unless_told_by_name_and_destroy_keeps_the
     let destroy_options = |purge_data, confirm_stage: Option<&str>| DestroyOptions {
         stage: new_image.clone(),
         dry_run: false,
-        include_artifacts: false,
         purge_data,
         confirm_stage: confirm_stage.map(str::to_owned),
         poll: POLL,

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use zipster_deploy::StageClients;
 use zipster_deploy::artifacts::Artifact;
+use zipster_deploy::bootstrap::{BootstrapOptions, bootstrap};
 use zipster_deploy::deploy::{self, AllowReplace, Code, DeployOptions, Outcome};
 use zipster_deploy::seed::{SeedOptions, seed, seed_event};
 use zipster_deploy::ui::Recorder;
@@ -34,6 +35,8 @@ async fn seed_db_uploads_the_transformed_seed_once_and_invokes_migrate_with_it()
         allow_replace: AllowReplace::Named(Vec::new()),
     };
     let mut yes = Recorder { answer: true, ..Recorder::default() };
+    let boot = BootstrapOptions { stage: stage.clone(), poll: Duration::from_millis(100) };
+    bootstrap(boot, &clients, &mut yes).await.unwrap();
     let deployed = deploy::deploy(options, &clients, &mut yes).await.unwrap();
     assert_eq!(deployed.outcome, Outcome::Created);
 

@@ -1,21 +1,27 @@
-//! `deploy --stage local` into moto, with the real deploy engine (zipster-deploy):
-//! the functions built for this machine (`build --host`), the artifact bucket, the
-//! change set, the outputs file. The local stage then runs the same host binaries
+//! `bootstrap` then `deploy --stage local` into moto, with the real deploy engine
+//! (zipster-deploy): the bootstrap stack (artifact bucket, execution role), the
+//! functions built for this machine (`build --host`), the change set run with the
+//! execution role, the outputs file. The local stage then runs the same host binaries
 //! as processes, since moto cannot run the zips.
 
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
+use zipster_deploy::bootstrap::{BootstrapOptions, bootstrap};
 use zipster_deploy::build::Target;
 use zipster_deploy::deploy::{AllowReplace, Code, DeployOptions, deploy as deploy_stage};
 use zipster_deploy::{StageClients, Ui, load_stage};
 
 pub const STAGE: &str = "local";
+/// moto answers at once.
+const POLL: Duration = Duration::from_millis(100);
 
-/// Deploys (or updates) the local stage's stack; returns its name.
+/// Bootstraps, then deploys (or updates) the local stage's stack, as a real stage
+/// is; returns its name.
 pub async fn deploy(root: &Path, clients: &StageClients, ui: &mut dyn Ui) -> Result<String> {
     let stage = load_stage(root, STAGE)?;
+    bootstrap(BootstrapOptions { stage: stage.clone(), poll: POLL }, clients, ui).await?;
     let options = DeployOptions {
         stage,
         root: root.to_path_buf(),
@@ -24,7 +30,7 @@ pub async fn deploy(root: &Path, clients: &StageClients, ui: &mut dyn Ui) -> Res
         // A local stack holds nothing worth keeping: one stuck after a failed
         // creation is replaced rather than reported.
         recreate: true,
-        poll: Duration::from_millis(100),
+        poll: POLL,
         // Likewise a replacement of its (moto) host or buckets loses nothing.
         allow_replace: AllowReplace::Any,
     };

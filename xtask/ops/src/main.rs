@@ -26,6 +26,7 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     match command {
+        Command::Bootstrap(args) => runtime.block_on(stage::bootstrap(args)),
         Command::Build(args) => stage::build(&args),
         Command::Deploy(args) => runtime.block_on(stage::deploy(args)),
         Command::Diff(args) => runtime.block_on(stage::diff(&args)),

@@ -1,11 +1,12 @@
-//! `build`, `deploy`, `diff`, `destroy` and `seed-db --stage`: the deploy engine
+//! `bootstrap`, `build`, `deploy`, `diff`, `destroy` and `seed-db --stage`: the deploy engine
 //! (zipster-deploy) with a terminal, and what it reports printed.
 
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use serde::Serialize;
-use xtask::cli::{BuildArgs, DeployArgs, DestroyArgs, OutputArgs, SeedDbArgs, StageArgs};
+use xtask::cli::{BootstrapArgs, BuildArgs, DeployArgs, DestroyArgs, OutputArgs, SeedDbArgs, StageArgs};
+use zipster_deploy::bootstrap::BootstrapOptions;
 use zipster_deploy::build::Target;
 use zipster_deploy::deploy::{AllowReplace, Code, DeployOptions, Outcome};
 use zipster_deploy::destroy::DestroyOptions;
@@ -62,6 +63,22 @@ pub fn build(args: &BuildArgs) -> Result<()> {
     Ok(())
 }
 
+pub async fn bootstrap(args: BootstrapArgs) -> Result<()> {
+    let root = project_root();
+    let stage = load_stage(&root, &args.stage.stage)?;
+    let mut ui = terminal(&args.stage.output, args.yes);
+    let clients = StageClients::for_stage(&stage).await;
+    let report =
+        zipster_deploy::bootstrap::bootstrap(BootstrapOptions { stage, poll: POLL }, &clients, &mut ui).await?;
+    if args.stage.output.json {
+        return print_json(&report);
+    }
+    for (key, value) in &report.outputs {
+        println!("{key:<24} {value}");
+    }
+    Ok(())
+}
+
 pub async fn deploy(args: DeployArgs) -> Result<()> {
     let root = project_root();
     let stage = load_stage(&root, &args.stage.stage)?;
@@ -70,7 +87,10 @@ pub async fn deploy(args: DeployArgs) -> Result<()> {
     let options = DeployOptions {
         stage,
         root,
-        code: Code::Build(Target::Lambda),
+        code: match &args.zips {
+            Some(dir) => Code::Prebuilt(zipster_deploy::artifacts::read_built(dir)?),
+            None => Code::Build(Target::Lambda),
+        },
         dry_run: args.dry_run,
         recreate: args.recreate,
         poll: POLL,
@@ -114,7 +134,6 @@ pub async fn destroy(args: DestroyArgs) -> Result<()> {
     let options = DestroyOptions {
         stage,
         dry_run: args.dry_run,
-        include_artifacts: args.include_artifacts,
         purge_data: args.purge_data,
         confirm_stage: args.confirm_stage,
         poll: POLL,

@@ -50,6 +50,14 @@ async fn the_cli_diffs_refuses_without_yes_and_destroys() {
     assert!(absent.status.success(), "{}", text(&absent));
     assert!(text(&absent).contains("does not exist: deploy would create every resource"), "{}", text(&absent));
 
+    // The bootstrap through the command line: created, then "no changes".
+    let boot = ops(&moto, &["bootstrap", "--stage", "local", "--yes", "--json"]);
+    assert!(boot.status.success(), "{}", text(&boot));
+    let report: serde_json::Value = serde_json::from_slice(&boot.stdout).unwrap();
+    assert_eq!(report["outcome"], "created");
+    let again = ops(&moto, &["bootstrap", "--stage", "local", "--yes"]);
+    assert!(again.status.success() && text(&again).contains("no changes: zipster-bootstrap-local"), "{}", text(&again));
+
     let artifacts = FUNCTIONS.iter().map(|f| Artifact::from_binary(f.name, f.name.as_bytes()).unwrap()).collect();
     let options = DeployOptions {
         stage: stage.clone(),
@@ -96,7 +104,11 @@ async fn the_cli_diffs_refuses_without_yes_and_destroys() {
     let report: serde_json::Value = serde_json::from_slice(&destroyed.stdout).unwrap();
     let kept = report["kept_buckets"].as_array().unwrap().clone();
     for bucket in &kept {
-        assert!(zipster_deploy::artifacts::bucket_exists(&clients, bucket.as_str().unwrap()).await.unwrap());
+        assert!(
+            zipster_deploy::artifacts::bucket_exists(&clients, bucket.as_str().unwrap(), zipster_deploy::LOCAL_ACCOUNT)
+                .await
+                .unwrap()
+        );
     }
     // What was kept goes with the command printed for it, the stack being gone.
     let purged = ops(&moto, &["destroy", "--stage", "local", "--purge-data", "--confirm-stage", "local", "--json"]);
@@ -104,7 +116,15 @@ async fn the_cli_diffs_refuses_without_yes_and_destroys() {
     let report: serde_json::Value = serde_json::from_slice(&purged.stdout).unwrap();
     assert_eq!(report["deleted_buckets"].as_array().unwrap().len(), kept.len(), "{report}");
     for bucket in &kept {
-        assert!(!zipster_deploy::artifacts::bucket_exists(&clients, bucket.as_str().unwrap()).await.unwrap());
+        assert!(
+            !zipster_deploy::artifacts::bucket_exists(
+                &clients,
+                bucket.as_str().unwrap(),
+                zipster_deploy::LOCAL_ACCOUNT
+            )
+            .await
+            .unwrap()
+        );
     }
 }
 

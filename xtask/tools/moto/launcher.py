@@ -373,6 +373,26 @@ def instances_are_replaced_on_update():
     parsing.parse_and_update_resource = parse_and_update_resource
 
 
+def change_sets_with_an_unchanged_body_fail_like_cloudformation():
+    """CreateChangeSet (UPDATE) with a TemplateBody identical to the stack's, and the
+    same parameters, answers ValidationError "No updates are to be performed." at once
+    (UpdateStack's answer). CloudFormation creates the change set, which then fails
+    with "The submitted information didn't contain changes", as moto already does for
+    a TemplateURL, whose body it compares only after this check."""
+    from moto.cloudformation.responses import CloudFormationResponse
+
+    original = CloudFormationResponse.create_change_set
+
+    def create_change_set(self):
+        self._validate_different_update = lambda *args: None
+        try:
+            return original(self)
+        finally:
+            del self._validate_different_update
+
+    CloudFormationResponse.create_change_set = create_change_set
+
+
 PATCHES = [
     flow_logs_accept_s3_prefixes,
     route_tables_can_be_deleted,
@@ -385,6 +405,7 @@ PATCHES = [
     change_sets_report_replacements,
     volumes_keep_a_final_snapshot,
     instances_are_replaced_on_update,
+    change_sets_with_an_unchanged_body_fail_like_cloudformation,
 ]
 
 

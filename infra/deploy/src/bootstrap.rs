@@ -1,0 +1,141 @@
+//! `cargo xtask bootstrap --stage S`: the stage's bootstrap stack
+//! (`zipster_infra::bootstrap`: artifact bucket, permissions boundary, execution
+//! role, GitHub deploy role), deployed with the caller's own credentials through the
+//! same change sets, table and events as `deploy`; and [`outputs`], by which
+//! `deploy` finds what it made.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use aws_sdk_cloudformation::types::StackStatus;
+use serde::Serialize;
+use zipster_infra::StageConfig;
+use zipster_infra::bootstrap::{self as template, ARTIFACT_BUCKET_OUTPUT, EXECUTION_ROLE_OUTPUT};
+
+use crate::changeset::{self, Plan, ResourceChange, TemplateSource};
+use crate::deploy::{Outcome, stack_outputs};
+use crate::events::{self, EventLine};
+use crate::{StageClients, Ui, artifacts, gate};
+
+pub struct BootstrapOptions {
+    pub stage: StageConfig,
+    pub poll: Duration,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BootstrapReport {
+    pub stack_name: String,
+    pub outcome: Outcome,
+    pub changes: Vec<ResourceChange>,
+    pub events: Vec<EventLine>,
+    pub outputs: BTreeMap<String, String>,
+}
+
+/// What `deploy` needs of the bootstrap stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bootstrapped {
+    pub artifact_bucket: String,
+    pub execution_role_arn: String,
+}
+
+/// The bootstrap's outputs; an error telling to run `bootstrap` when it is missing.
+pub async fn outputs(clients: &StageClients, stage: &StageConfig) -> Result<Bootstrapped> {
+    let stack = template::stack_name(stage);
+    let run_it = format!("run `cargo xtask bootstrap --stage {}` first", stage.name);
+    if events::stack_status(clients, &stack).await?.is_none() {
+        bail!("stage {}: its bootstrap stack {stack} does not exist in {}; {run_it}", stage.name, clients.region);
+    }
+    let outputs = stack_outputs(clients, &stack).await?;
+    let output = |name: &str| match outputs.get(name) {
+        Some(value) if !value.is_empty() => Ok(value.clone()),
+        _ => bail!("stage {}: its bootstrap stack {stack} has no output {name} (not complete?); {run_it}", stage.name),
+    };
+    Ok(Bootstrapped {
+        artifact_bucket: output(ARTIFACT_BUCKET_OUTPUT)?,
+        execution_role_arn: output(EXECUTION_ROLE_OUTPUT)?,
+    })
+}
+
+/// Creates or updates the bootstrap stack: the change table, a confirmation for IAM
+/// changes, the events. A change that replaces or removes the artifact bucket is
+/// refused (the stage's stack and its rollbacks read their code from it).
+pub async fn bootstrap(options: BootstrapOptions, clients: &StageClients, ui: &mut dyn Ui) -> Result<BootstrapReport> {
+    let stage = &options.stage;
+    let stack = template::stack_name(stage);
+    let account = clients.account_id().await?;
+    let create = match events::stack_status(clients, &stack).await? {
+        None | Some((StackStatus::ReviewInProgress, _)) => true,
+        Some((StackStatus::RollbackComplete, _)) => bail!(
+            "stack {stack} is in ROLLBACK_COMPLETE: its creation failed (the events said why); delete it with \
+             `aws cloudformation delete-stack --region {} --stack-name {stack}` and bootstrap again",
+            clients.region
+        ),
+        Some((status, _)) if status.as_str().ends_with("IN_PROGRESS") => {
+            bail!("stack {stack} is busy ({}); wait for that operation to end", status.as_str())
+        }
+        Some(_) => false,
+    };
+    let json = template::bootstrap(stage).to_json();
+    if create {
+        let bucket = zipster_infra::constructs::bucket::name_template(stage, "artifacts")
+            .replace("${AWS::AccountId}", &account)
+            .replace("${AWS::Region}", &clients.region);
+        if artifacts::bucket_exists(clients, &bucket, &account).await? {
+            bail!(
+                "bootstrap {stack}: the artifact bucket {bucket} already exists, made by a deploy before bootstraps \
+                 existed; empty and delete it (`aws s3 rb s3://{bucket} --force`, its zips are uploaded again) and \
+                 run bootstrap again"
+            );
+        }
+    }
+    let request = changeset::Request {
+        stack_name: &stack,
+        create,
+        template: TemplateSource::Body(&json),
+        parameters: template::parameters(stage),
+        role_arn: None,
+        poll: options.poll,
+    };
+    let mut report = BootstrapReport {
+        stack_name: stack.clone(),
+        outcome: Outcome::NoChanges,
+        changes: Vec::new(),
+        events: Vec::new(),
+        outputs: BTreeMap::new(),
+    };
+    let (change_set_id, stack_id, mut changes) = match changeset::create(clients, &request).await? {
+        Plan::NoChanges => {
+            ui.step(&format!("no changes: {stack} is up to date"));
+            report.outputs = stack_outputs(clients, &stack).await?;
+            return Ok(report);
+        }
+        Plan::Ready { change_set_id, stack_id, changes } => (change_set_id, stack_id, changes),
+    };
+    let template_value: serde_json::Value = serde_json::from_str(&json)?;
+    let deployed = if create { None } else { crate::deploy::deployed_template(clients, &stack).await? };
+    gate::mark(&mut changes, &template_value, deployed.as_ref());
+    ui.changes(&changes);
+    report.changes = changes;
+    let stateful: Vec<String> =
+        report.changes.iter().filter(|c| c.stateful.is_some()).map(|c| c.logical_id.clone()).collect();
+    if !stateful.is_empty() {
+        changeset::delete(clients, &change_set_id).await?;
+        bail!(gate::refusal(&report.changes, &stateful, &stack));
+    }
+    if let Some(reason) = changeset::confirmation_reason(&report.changes)
+        && !ui.confirm(&format!("this change {reason}; bootstrap {stack}"))?
+    {
+        changeset::delete(clients, &change_set_id).await?;
+        ui.step("not bootstrapped");
+        report.outcome = Outcome::Declined;
+        return Ok(report);
+    }
+    let after = events::newest_event_id(clients, &stack_id).await?;
+    ui.step(&format!("executing the change set on {stack}"));
+    changeset::execute(clients, &change_set_id).await?;
+    report.events = events::follow(clients, &stack_id, after.as_deref(), options.poll, ui).await?.events;
+    report.outcome = if create { Outcome::Created } else { Outcome::Updated };
+    report.outputs = stack_outputs(clients, &stack).await?;
+    Ok(report)
+}
