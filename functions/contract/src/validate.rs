@@ -89,6 +89,8 @@ enum Column {
 #[derive(Debug, Clone)]
 pub struct Header {
     columns: Vec<Column>,
+    /// The labels as read (trimmed), which name unread columns in errors.
+    labels: Vec<String>,
     errors: Vec<Error>,
     /// The fields of the contract no column carries (their values are null).
     absent: Vec<usize>,
@@ -123,7 +125,12 @@ impl Contract {
                 value: String::new(),
                 reason: "the header row is empty".to_owned(),
             });
-            return Header { columns: Vec::new(), errors, absent: (0..self.fields.len()).collect() };
+            return Header {
+                columns: Vec::new(),
+                labels: Vec::new(),
+                errors,
+                absent: (0..self.fields.len()).collect(),
+            };
         }
         let n = self.fields.len();
         let mut columns = Vec::with_capacity(labels.len());
@@ -178,7 +185,7 @@ impl Contract {
                 ));
             }
             let absent = (labels.len().min(n)..n).collect();
-            return Header { columns, errors, absent };
+            return Header { columns, labels: owned(labels), errors, absent };
         }
         // By name: a duplicate label makes the mapping ambiguous.
         let mut seen = vec![false; n];
@@ -240,8 +247,12 @@ impl Contract {
                 format!("no column named \"{}\"", field.name),
             ));
         }
-        Header { columns, errors, absent }
+        Header { columns, labels: owned(labels), errors, absent }
     }
+}
+
+fn owned(labels: &[&str]) -> Vec<String> {
+    labels.iter().map(|l| (*l).to_owned()).collect()
 }
 
 /// A record's outcome: its normalized values, in the contract's field order, and its
@@ -320,10 +331,6 @@ impl<'c> Validator<'c> {
         }
     }
 
-    pub fn header(&self) -> &Header {
-        &self.header
-    }
-
     /// Validates the record on `line` (as the caller counts lines, named in duplicates).
     pub fn validate(&mut self, line: u64, cells: &[&str], out: &mut Record) {
         out.text.clear();
@@ -338,19 +345,24 @@ impl<'c> Validator<'c> {
         for (i, column) in self.header.columns.iter().enumerate() {
             let Some(cell) = cells.get(i).copied() else {
                 blank += 1;
-                if let Column::Field(f) = *column {
-                    let field = &self.contract.fields[f];
-                    if field.constraints.required {
-                        out.errors.push(constraint(field, i + 1, "", "required", "a value is required"));
+                let field = match *column {
+                    Column::Field(f) => {
+                        let field = &self.contract.fields[f];
+                        if field.constraints.required {
+                            out.errors.push(constraint(field, i + 1, "", "required", "a value is required"));
+                        }
+                        field.name.as_str()
                     }
-                    out.errors.push(Error {
-                        kind: ErrorType::MissingCell,
-                        field: field.name.clone(),
-                        column: Some(i + 1),
-                        value: String::new(),
-                        reason: format!("the record has {} of {columns} cells", cells.len()),
-                    });
-                }
+                    // frictionless reads an unread column as an `any` field named by its label.
+                    Column::Unread => self.header.labels.get(i).map_or("", String::as_str),
+                };
+                out.errors.push(Error {
+                    kind: ErrorType::MissingCell,
+                    field: field.to_owned(),
+                    column: Some(i + 1),
+                    value: String::new(),
+                    reason: format!("the record has {} of {columns} cells", cells.len()),
+                });
                 continue;
             };
             let Column::Field(f) = *column else {

@@ -383,6 +383,48 @@ fn corpus() -> Vec<Case> {
         .deviates("uri-characters", 2, "uri", "type-error", Ours)
         .deviates("uri-characters", 4, "uri", "type-error", Ours),
         case(
+            "typical-feed",
+            json!({
+                "missingValues": ["", "n/a"],
+                "primaryKey": "id",
+                "fields": [
+                    {"name": "id", "type": "integer", "constraints": {"minimum": 1}},
+                    {"name": "when", "type": "datetime", "format": "%Y-%m-%d %H:%M:%S"},
+                    {"name": "local", "type": "datetime", "format": "%Y-%m-%dT%H:%M:%S%z"},
+                    {"name": "day", "type": "date", "format": "%d.%m.%Y"},
+                    {"name": "title", "type": "string", "constraints": {"maxLength": 12, "required": true}},
+                    {"name": "share", "type": "number", "bareNumber": false, "constraints": {"maximum": 100}},
+                    {"name": "lang", "type": "string", "constraints": {"enum": ["de", "fr", "çà"]}},
+                    {"name": "ok", "type": "boolean", "trueValues": ["yes"], "falseValues": ["no"]}
+                ]
+            }),
+            "id,when,local,day,title,share,lang,ok\n\
+             1,2024-01-26 15:00:00,2024-01-26T15:00:00+0100,26.01.2024,\"Hello, \"\"world\"\"\",12.5%,de,yes\n\
+             2,2024-01-26 15:00,2024-01-26T15:00:00Z,1.1.2024,Überlänge über zwölf,101%,çà,no\n\
+             3,n/a,2024-01-26T15:00:00,31.04.2024,\"multi\nline\",n/a,en,n/a\n\
+             0,2024-01-26 25:00:00,2024-01-26T15:00:00+01:00,,日本語テキスト,100 %,,Yes\n\
+             3,2024-02-29 00:00:00,2024-01-26T15:00:00-05:30,29.02.2023,,x,fr,no\n",
+        ),
+        case(
+            "superset-rows",
+            json!({"fieldsMatch": "superset", "fields": [
+                {"name": "a", "type": "integer", "constraints": {"required": true}},
+                {"name": "b", "type": "integer"},
+                {"name": "c", "type": "string", "constraints": {"unique": true}}
+            ]}),
+            "c,a\nx,1\nx,\ny,z\n,\n\n",
+        ),
+        case(
+            "short-rows-with-unread-columns",
+            json!({"fieldsMatch": "subset", "fields": [{"name": "a", "type": "integer"}, {"name": "b"}]}),
+            "a,x,b\n1\n1,2\n,,\n1,,2,3\n",
+        ),
+        case(
+            "short-rows-beyond-the-fields",
+            json!({"fields": [{"name": "a", "type": "integer"}, {"name": "b"}]}),
+            "a,b,x\n1,2\n1\n1,2,3,4\n",
+        ),
+        case(
             "fields-match-partial-none",
             json!({"fieldsMatch": "partial", "fields": [{"name": "x", "type": "integer"}]}),
             "p,q\n1,2\n",

@@ -200,3 +200,23 @@ fn columns_matched_by_name_land_in_field_order() {
     assert!(record.is_valid(), "{:?}", record.errors());
     assert_eq!((record.value(0), record.value(1), record.value(2)), (Some("7"), Some("Ann"), None));
 }
+
+#[test]
+fn errors_name_the_source_column() {
+    let c = contract(
+        serde_json::json!({"fieldsMatch": "equal", "fields": [{"name": "a", "type": "integer"}, {"name": "b", "type": "integer", "constraints": {"unique": true}}]}),
+    );
+    let header = c.header(&["b", "a", "x"]);
+    assert_eq!(
+        header.errors().iter().map(|e| (e.kind, e.column)).collect::<Vec<_>>(),
+        [(ErrorType::ExtraLabel, Some(3))]
+    );
+    let mut validator = Validator::new(&c, header);
+    let mut record = Record::default();
+    validator.validate(2, &["1", "x", "", "extra"], &mut record);
+    let columns = |r: &Record| r.errors().iter().map(|e| (e.kind, e.column)).collect::<Vec<_>>();
+    assert_eq!(columns(&record), [(ErrorType::TypeError, Some(2)), (ErrorType::ExtraCell, Some(4))]);
+    validator.validate(3, &["1", "2"], &mut record);
+    assert_eq!(columns(&record), [(ErrorType::MissingCell, Some(3)), (ErrorType::UniqueError, Some(1))]);
+    assert_eq!(record.errors()[0].field, "x", "an unread column is named by its label");
+}
