@@ -1,6 +1,6 @@
 //! `cargo xtask lint`: cfn-lint and checkov (from the project's venv) on every
-//! committed template (each stage's stack and its bootstrap), and actionlint on
-//! every GitHub workflow. All must pass clean:
+//! committed template (each stage's stack and its bootstrap), actionlint and
+//! checkov's `github_actions` checks on every GitHub workflow. All must pass clean:
 //! cfn-lint without errors or warnings, checkov without failed checks (skips live in
 //! each resource's `Metadata.checkov`), actionlint without findings.
 
@@ -49,15 +49,26 @@ pub fn run() -> Result<()> {
         .filter(|path| path.extension().is_some_and(|e| e == "yml" || e == "yaml"))
         .collect();
     let workflow_count = workflows.len();
+    let workflow_files: Vec<String> =
+        workflows.iter().flat_map(|w| ["--file".to_owned(), w.display().to_string()]).collect();
     if cmd!(sh, "{actionlint} {workflows...}").run().is_err() {
         failed.push("actionlint");
+    }
+    let checkov_actions_ok =
+        cmd!(sh, "{checkov} --framework github_actions --compact --quiet --skip-download {workflow_files...}")
+            .env("BC_SKIP_MAPPING", "TRUE")
+            .env("CHECKOV_RUN_SCA_PACKAGE_SCAN_V2", "false")
+            .run()
+            .is_ok();
+    if !checkov_actions_ok {
+        failed.push("checkov");
     }
     failed.dedup();
     if !failed.is_empty() {
         bail!("{} reported problems in {TEMPLATES_DIR} or .github/workflows", failed.join(", "));
     }
     eprintln!(
-        "cfn-lint and checkov: {} templates clean; actionlint: {} workflows clean",
+        "cfn-lint and checkov: {} templates clean; actionlint and checkov: {} workflows clean",
         templates.len(),
         workflow_count
     );
