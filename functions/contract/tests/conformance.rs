@@ -425,6 +425,14 @@ fn corpus() -> Vec<Case> {
             "a,b,x\n1,2\n1\n1,2,3,4\n",
         ),
         case(
+            "year-and-digit-forms",
+            json!({"fields": [{"name": "y", "type": "year"}, {"name": "i", "type": "integer"}]}),
+            "y,i\n2024,١٢٣\n+123,12\n\" 202\",12\n-202,12\n",
+        )
+        .deviates("integer-lexical", 2, "i", "type-error", Ours)
+        .deviates("year-lexical", 3, "y", "type-error", Ours)
+        .deviates("year-lexical", 4, "y", "type-error", Ours),
+        case(
             "fields-match-partial-none",
             json!({"fieldsMatch": "partial", "fields": [{"name": "x", "type": "integer"}]}),
             "p,q\n1,2\n",
