@@ -217,9 +217,13 @@ pub struct BootstrapArgs {
     #[command(flatten)]
     pub stage: StageArgs,
     /// Do not ask before IAM changes (a change that replaces or removes the artifact
-    /// bucket is refused either way).
+    /// bucket is refused either way), nor before --destroy.
     #[arg(long)]
     pub yes: bool,
+    /// Delete the bootstrap stack instead, once the stage's stack is gone (the
+    /// artifact bucket is kept with its contents).
+    #[arg(long)]
+    pub destroy: bool,
 }
 
 #[derive(Debug, Args)]

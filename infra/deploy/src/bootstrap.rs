@@ -1,8 +1,8 @@
 //! `cargo xtask bootstrap --stage S`: the stage's bootstrap stack
 //! (`zipster_infra::bootstrap`: artifact bucket, permissions boundary, execution
 //! role, GitHub deploy role), deployed with the caller's own credentials through the
-//! same change sets, table and events as `deploy`; and [`outputs`], by which
-//! `deploy` finds what it made.
+//! same change sets, table and events as `deploy`; [`outputs`], by which `deploy`
+//! finds what it made; and [`remove`] (`bootstrap --destroy`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,9 +14,9 @@ use zipster_infra::StageConfig;
 use zipster_infra::bootstrap::{self as template, ARTIFACT_BUCKET_OUTPUT, EXECUTION_ROLE_OUTPUT};
 
 use crate::changeset::{self, Plan, ResourceChange, TemplateSource};
-use crate::deploy::{Outcome, stack_outputs};
+use crate::deploy::{Outcome, delete_stack, stack_outputs};
 use crate::events::{self, EventLine};
-use crate::{StageClients, Ui, artifacts, gate};
+use crate::{StageClients, Ui, artifacts, gate, stack_name};
 
 pub struct BootstrapOptions {
     pub stage: StageConfig,
@@ -137,5 +137,47 @@ pub async fn bootstrap(options: BootstrapOptions, clients: &StageClients, ui: &m
     report.events = events::follow(clients, &stack_id, after.as_deref(), options.poll, ui).await?.events;
     report.outcome = if create { Outcome::Created } else { Outcome::Updated };
     report.outputs = stack_outputs(clients, &stack).await?;
+    Ok(report)
+}
+
+#[derive(Debug, Serialize)]
+pub struct RemovalReport {
+    pub stack_name: String,
+    pub deleted: bool,
+    pub events: Vec<EventLine>,
+    /// The artifact bucket, retained (its template says so) with its contents.
+    pub kept_bucket: Option<String>,
+}
+
+/// `bootstrap --destroy`: deletes the bootstrap stack, only once the stage's own
+/// stack is gone (its change sets run with the execution role, and its code and
+/// rollbacks read the artifact bucket). The bucket is retained, and the command that
+/// deletes it is printed.
+pub async fn remove(options: BootstrapOptions, clients: &StageClients, ui: &mut dyn Ui) -> Result<RemovalReport> {
+    let stage = &options.stage;
+    let stack = template::stack_name(stage);
+    let mut report = RemovalReport { stack_name: stack.clone(), deleted: false, events: Vec::new(), kept_bucket: None };
+    if events::stack_status(clients, &stack).await?.is_none() {
+        ui.step(&format!("{stack} does not exist: nothing to remove"));
+        return Ok(report);
+    }
+    let stage_stack = stack_name(stage);
+    if events::stack_status(clients, &stage_stack).await?.is_some() {
+        bail!(
+            "not removed: the stack {stage_stack} still runs on {stack}; run `cargo xtask destroy --stage {}` first",
+            stage.name
+        );
+    }
+    let bucket = stack_outputs(clients, &stack).await?.remove(ARTIFACT_BUCKET_OUTPUT);
+    if !ui.confirm(&format!("delete {stack} (its roles and boundary; the artifact bucket is kept)"))? {
+        ui.step("nothing deleted");
+        return Ok(report);
+    }
+    report.events = delete_stack(clients, &stack, options.poll, ui).await?;
+    report.deleted = true;
+    if let Some(bucket) = &bucket {
+        ui.step(&format!("kept the artifact bucket {bucket}; to delete it: aws s3 rb s3://{bucket} --force"));
+    }
+    report.kept_bucket = bucket;
     Ok(report)
 }

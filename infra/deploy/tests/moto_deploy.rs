@@ -141,6 +141,11 @@ async fn deploy_redeploy_change_code_diff_and_destroy_a_stage() {
     assert!(ui.questions[0].contains("IAM"), "{:?}", ui.questions);
     assert_eq!(first.artifact_bucket, boot.outputs["ArtifactBucketName"]);
     assert_eq!(first.execution_role_arn, execution_role);
+    // The bootstrap stays while a stage's stack runs on it.
+    let removal = BootstrapOptions { stage: stage.clone(), poll: POLL };
+    let mut ui = Recorder { answer: true, ..Recorder::default() };
+    let kept = zipster_deploy::bootstrap::remove(removal, &clients, &mut ui).await.unwrap_err().to_string();
+    assert!(kept.contains("cargo xtask destroy --stage e2e"), "{kept}");
     // What CloudFormation received: the stack runs with the execution role.
     let described = clients.cloudformation.describe_stacks().stack_name("zipster-e2e").send().await.unwrap();
     assert_eq!(described.stacks()[0].role_arn(), Some(execution_role.as_str()));
@@ -277,9 +282,17 @@ async fn deploy_redeploy_change_code_diff_and_destroy_a_stage() {
     assert!(events::stack_status(&clients, "zipster-e2e").await.unwrap().is_none());
     assert_eq!(destroyed.deleted_snapshots.len(), 1, "the final snapshot: {destroyed:?}");
     assert!(snapshots(&moto, "volume-id", &volume).is_empty(), "a snapshot of {volume} survived the purge");
-    // destroy leaves the bootstrap stack and its artifact bucket alone.
+    // destroy leaves the bootstrap stack and its artifact bucket alone; bootstrap
+    // --destroy then removes the stack (it refused while the stage's stack ran on it).
     assert!(events::stack_status(&clients, "zipster-bootstrap-e2e").await.unwrap().is_some());
     assert!(bucket_exists(&clients, &first.artifact_bucket).await);
+    let removal = BootstrapOptions { stage: stage.clone(), poll: POLL };
+    let removed = zipster_deploy::bootstrap::remove(removal, &clients, &mut yes).await.unwrap();
+    assert!(removed.deleted, "{removed:?}");
+    assert!(events::stack_status(&clients, "zipster-bootstrap-e2e").await.unwrap().is_none());
+    assert_eq!(removed.kept_bucket.as_deref(), Some(first.artifact_bucket.as_str()));
+    assert!(bucket_exists(&clients, &first.artifact_bucket).await, "the artifact bucket is retained");
+    assert!(yes.lines.iter().any(|l| l.contains(&format!("aws s3 rb s3://{} --force", first.artifact_bucket))));
 }
 
 /// Asks moto's EC2 (which the deploy engine has no SDK for) through boto3 in the venv.

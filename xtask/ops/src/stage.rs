@@ -68,8 +68,12 @@ pub async fn bootstrap(args: BootstrapArgs) -> Result<()> {
     let stage = load_stage(&root, &args.stage.stage)?;
     let mut ui = terminal(&args.stage.output, args.yes);
     let clients = StageClients::for_stage(&stage).await;
-    let report =
-        zipster_deploy::bootstrap::bootstrap(BootstrapOptions { stage, poll: POLL }, &clients, &mut ui).await?;
+    let options = BootstrapOptions { stage, poll: POLL };
+    if args.destroy {
+        let report = zipster_deploy::bootstrap::remove(options, &clients, &mut ui).await?;
+        return if args.stage.output.json { print_json(&report) } else { Ok(()) };
+    }
+    let report = zipster_deploy::bootstrap::bootstrap(options, &clients, &mut ui).await?;
     if args.stage.output.json {
         return print_json(&report);
     }
