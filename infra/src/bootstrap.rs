@@ -140,8 +140,9 @@ pub fn bootstrap(stage: &StageConfig) -> Template {
         expire_after_days: None,
         notify: None,
         access_logs: AccessLogs::None {
-            reason: "Written only by the deploy role and read by CloudFormation and Lambda; CloudTrail records \
-                     those calls, and the stage's logs bucket is created after this one.",
+            reason: "No logs bucket exists before it: the stage's is made by the stage's stack, which needs this \
+                     bucket first. Only the deploy role writes it; CloudTrail data events, where the account \
+                     enables them, record its object calls.",
         },
         extra_statements: Vec::new(),
     }
@@ -345,7 +346,11 @@ fn execution_role(stage: &StageConfig, artifacts: &BucketRefs) -> Resource {
             "CKV_AWS_111",
             "It creates and updates the stage's resources; EC2, SSM, alarms and log groups have no stage names.",
         )
-        .checkov_skip("CKV_AWS_108", "It creates the stage's buckets and secrets; it reads neither's data itself.")
+        .checkov_skip(
+            "CKV_AWS_108",
+            "It creates and configures the stage's buckets and secrets, on those names only; only \
+             CloudFormation assumes it, and only the deploy role may pass it.",
+        )
         .checkov_skip(
             "CKV_AWS_107",
             "ec2:* (the host has no key pair, so no password data) and secretsmanager:* on the stage's secrets, \
