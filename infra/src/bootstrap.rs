@@ -27,6 +27,17 @@ use crate::model::iam::{InlinePolicy, ManagedPolicy, OidcProvider, PolicyDocumen
 use crate::model::{Expr, Parameter, Resource, Template};
 use crate::stage::{OidcProvider as OidcProviderSetting, StageConfig};
 
+/// What the execution role may do to a role only with `iam:PermissionsBoundary` set
+/// to the stage's boundary (the bootstrap tests check exactly these).
+pub const BOUNDED_ROLE_ACTIONS: [&str; 6] = [
+    "iam:CreateRole",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+];
+
 /// The GitHub Actions token issuer, without its scheme: the trust condition keys' prefix.
 pub const GITHUB_ISSUER: &str = "token.actions.githubusercontent.com";
 /// The audience GitHub's token carries for `aws-actions/configure-aws-credentials`.
@@ -267,19 +278,11 @@ fn execution_role(stage: &StageConfig, artifacts: &BucketRefs) -> Resource {
         .sid("ResourcesWithoutStageNames"),
         // Roles only with the boundary: a role the stack creates cannot exceed it,
         // and a policy cannot be put on, nor the boundary taken from, one without it.
-        Statement::allow(
-            [
-                "iam:CreateRole",
-                "iam:PutRolePolicy",
-                "iam:DeleteRolePolicy",
-                "iam:AttachRolePolicy",
-                "iam:DetachRolePolicy",
-                "iam:PutRolePermissionsBoundary",
-            ],
-            vec![stage_roles.clone()],
-        )
-        .sid("RolesOnlyUnderTheBoundary")
-        .condition("StringEquals", "iam:PermissionsBoundary", boundary.clone()),
+        Statement::allow(BOUNDED_ROLE_ACTIONS, vec![stage_roles.clone()]).sid("RolesOnlyUnderTheBoundary").condition(
+            "StringEquals",
+            "iam:PermissionsBoundary",
+            boundary.clone(),
+        ),
         Statement::allow(
             [
                 "iam:GetRole",

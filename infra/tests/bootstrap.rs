@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use support::{as_list, resources, templates};
 use zipster_infra::StageConfig;
 use zipster_infra::bootstrap::{
-    self, ARTIFACT_BUCKET, DEPLOY_BUCKET_ACTIONS, DEPLOY_OBJECT_ACTIONS, DEPLOY_ROLE, DEPLOY_STACK_ACTIONS,
-    EXECUTION_ROLE, GITHUB_AUDIENCE, GITHUB_ISSUER, OIDC_PROVIDER, PERMISSIONS_BOUNDARY,
+    self, ARTIFACT_BUCKET, BOUNDED_ROLE_ACTIONS, DEPLOY_BUCKET_ACTIONS, DEPLOY_OBJECT_ACTIONS, DEPLOY_ROLE,
+    DEPLOY_STACK_ACTIONS, EXECUTION_ROLE, GITHUB_AUDIENCE, GITHUB_ISSUER, OIDC_PROVIDER, PERMISSIONS_BOUNDARY,
 };
 
 /// Every stage, its bootstrap template and its stack template, as JSON.
@@ -163,14 +163,7 @@ fn the_execution_role_is_cloudformations_and_creates_roles_only_under_the_bounda
     assert_eq!(trust.len(), 1);
     assert_eq!(trust[0]["Principal"], json!({"Service": "cloudformation.amazonaws.com"}), "{}", stage.name);
     let boundary = json_of(bootstrap::boundary_arn(stage));
-    let conditioned = [
-        "iam:CreateRole",
-        "iam:PutRolePolicy",
-        "iam:DeleteRolePolicy",
-        "iam:AttachRolePolicy",
-        "iam:DetachRolePolicy",
-        "iam:PutRolePermissionsBoundary",
-    ];
+    let conditioned = BOUNDED_ROLE_ACTIONS;
     let statements = policy_statements(role);
     for statement in statements.iter().filter(|s| s["Effect"] == "Allow") {
         for action in strings(&statement["Action"]) {

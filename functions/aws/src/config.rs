@@ -10,6 +10,9 @@ pub enum ConfigError {
     NotANumber { name: &'static str, unit: &'static str, value: String },
 }
 
+/// The pool size of a function that connects to the database (set by the template).
+pub const DATABASE_MAX_CONNECTIONS: &str = "DATABASE_MAX_CONNECTIONS";
+
 /// The environment as a lookup (`std::env::var` in `main`, a table in tests).
 pub struct Env<F> {
     var: F,
@@ -41,6 +44,18 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
 
     /// A whole number of `unit`s, or `default` when the variable is not set; a bad
     /// value names the variable.
+    /// The most database connections one instance opens (`DATABASE_MAX_CONNECTIONS`,
+    /// which the template sizes the server's `max_connections` for), or `default`.
+    pub fn database_connections(&self, default: u32) -> Result<u32, ConfigError> {
+        let name = DATABASE_MAX_CONNECTIONS;
+        let count = self.number(name, "connections", u64::from(default))?;
+        u32::try_from(count).ok().filter(|&n| n > 0).ok_or(ConfigError::NotANumber {
+            name,
+            unit: "connections (1 or more)",
+            value: count.to_string(),
+        })
+    }
+
     pub fn number(&self, name: &'static str, unit: &'static str, default: u64) -> Result<u64, ConfigError> {
         match self.raw(name) {
             Some(value) => value.trim().parse().map_err(|_| ConfigError::NotANumber { name, unit, value }),

@@ -26,12 +26,7 @@ impl Config {
             load_topic_arn: env.required("LOAD_TOPIC_ARN")?,
             alerts_topic_arn: env.required("ALERTS_TOPIC_ARN")?,
             max_object_bytes: env.bytes("MAX_OBJECT_BYTES", DEFAULT_MAX_OBJECT_BYTES)?,
-            database_connections: u32::try_from(env.number(
-                "DATABASE_MAX_CONNECTIONS",
-                "connections",
-                u64::from(Limits::default().max_connections),
-            )?)
-            .unwrap_or(u32::MAX),
+            database_connections: env.database_connections(Limits::default().max_connections)?,
         })
     }
 }
@@ -53,6 +48,8 @@ mod tests {
         let config = Config::from_env(env).unwrap();
         assert_eq!((config.load_topic_arn.as_str(), config.max_object_bytes), ("arn:load", 1000));
         assert_eq!(config.database_connections, 3);
+        let zero = |name: &str| if name == "DATABASE_MAX_CONNECTIONS" { Some("0".to_owned()) } else { env(name) };
+        assert!(Config::from_env(zero).unwrap_err().to_string().contains("DATABASE_MAX_CONNECTIONS"));
         let err = Config::from_env(|name| env(name).filter(|_| name != "ALERTS_TOPIC_ARN")).unwrap_err();
         assert_eq!(err, ConfigError::Missing("ALERTS_TOPIC_ARN"));
     }

@@ -14,12 +14,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let storage = S3Storage::new(&aws);
     let readiness = zipster_migrate::Readiness::from_env(|name| std::env::var(name).ok())?;
     // One connection by default: migrations take sqlx's lock and the seed runs after them.
-    let connections = zipster_aws::config::Env::new(|name| std::env::var(name).ok()).number(
-        "DATABASE_MAX_CONNECTIONS",
-        "connections",
-        1,
-    )?;
-    let connections = u32::try_from(connections).unwrap_or(1);
+    let connections = zipster_aws::config::Env::new(|name| std::env::var(name).ok()).database_connections(1)?;
     info!("migrate function starting");
     let (storage, secrets) = (&storage, &secrets);
     zipster_aws::handler::run(async |event| {
