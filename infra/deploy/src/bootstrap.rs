@@ -123,18 +123,22 @@ pub async fn bootstrap(options: BootstrapOptions, clients: &StageClients, ui: &m
         changeset::delete(clients, &change_set_id).await?;
         bail!(gate::refusal(&report.changes, &stateful, &stack));
     }
-    if let Some(reason) = changeset::confirmation_reason(&report.changes)
-        && !ui.confirm(&format!("this change {reason}; bootstrap {stack}"))?
-    {
-        changeset::delete(clients, &change_set_id).await?;
+    let executed = changeset::confirm_and_execute(
+        clients,
+        ui,
+        &change_set_id,
+        (&stack, &stack_id),
+        &report.changes,
+        "bootstrap",
+        options.poll,
+    )
+    .await?;
+    let Some(events) = executed else {
         ui.step("not bootstrapped");
         report.outcome = Outcome::Declined;
         return Ok(report);
-    }
-    let after = events::newest_event_id(clients, &stack_id).await?;
-    ui.step(&format!("executing the change set on {stack}"));
-    changeset::execute(clients, &change_set_id).await?;
-    report.events = events::follow(clients, &stack_id, after.as_deref(), options.poll, ui).await?.events;
+    };
+    report.events = events;
     report.outcome = if create { Outcome::Created } else { Outcome::Updated };
     report.outputs = stack_outputs(clients, &stack).await?;
     Ok(report)

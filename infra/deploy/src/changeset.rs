@@ -196,6 +196,31 @@ pub async fn execute(clients: &StageClients, change_set_id: &str) -> Result<()> 
     Ok(())
 }
 
+/// The end of `deploy` and `bootstrap` alike: asks about what these changes need
+/// confirming (IAM, replacements), deleting the change set if declined (`None`);
+/// otherwise executes it and follows the stack's events to the end (`verb` is what
+/// the question says is about to happen, e.g. "deploy").
+pub async fn confirm_and_execute(
+    clients: &StageClients,
+    ui: &mut dyn crate::Ui,
+    change_set_id: &str,
+    (stack, stack_id): (&str, &str),
+    changes: &[ResourceChange],
+    verb: &str,
+    poll: Duration,
+) -> Result<Option<Vec<crate::events::EventLine>>> {
+    if let Some(reason) = confirmation_reason(changes)
+        && !ui.confirm(&format!("this change {reason}; {verb} {stack}"))?
+    {
+        delete(clients, change_set_id).await?;
+        return Ok(None);
+    }
+    let after = crate::events::newest_event_id(clients, stack_id).await?;
+    ui.step(&format!("executing the change set on {stack}"));
+    execute(clients, change_set_id).await?;
+    Ok(Some(crate::events::follow(clients, stack_id, after.as_deref(), poll, ui).await?.events))
+}
+
 /// Why the user must confirm these changes, if they must: IAM changes and
 /// replacements (a replaced bucket or host loses its data) are worth a second look.
 pub fn confirmation_reason(changes: &[ResourceChange]) -> Option<String> {

@@ -204,20 +204,22 @@ pub async fn deploy(options: DeployOptions, clients: &StageClients, ui: &mut dyn
         changeset::delete(clients, &change_set_id).await?;
         bail!(gate::refusal(&report.changes, &verdict.unallowed, &stack));
     }
-    if let Some(reason) = changeset::confirmation_reason(&report.changes)
-        && !ui.confirm(&format!("this change {reason}; deploy {stack}"))?
-    {
-        changeset::delete(clients, &change_set_id).await?;
+    let executed = changeset::confirm_and_execute(
+        clients,
+        ui,
+        &change_set_id,
+        (&stack, &stack_id),
+        &report.changes,
+        "deploy",
+        options.poll,
+    )
+    .await?;
+    let Some(events) = executed else {
         ui.step("not deployed");
         report.outcome = Outcome::Declined;
         return Ok(report);
-    }
-
-    let after = events::newest_event_id(clients, &stack_id).await?;
-    ui.step(&format!("executing the change set on {stack}"));
-    changeset::execute(clients, &change_set_id).await?;
-    let finished = events::follow(clients, &stack_id, after.as_deref(), options.poll, ui).await?;
-    report.events = finished.events;
+    };
+    report.events = events;
     report.outcome = if create { Outcome::Created } else { Outcome::Updated };
     report.host_image_check = Some(host_image_check(stage, ui));
     report.outputs = stack_outputs(clients, &stack).await?;
