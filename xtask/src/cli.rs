@@ -20,7 +20,7 @@ pub struct Cli {
 
 /// The help's sections, each command in exactly one (a test checks).
 pub const GROUPS: [(&str, &[&str]); 3] = [
-    ("Pipeline", &["local", "transform", "seed-db", "near"]),
+    ("Pipeline", &["local", "transform", "feed", "seed-db", "near"]),
     ("Stage", &["bootstrap", "build", "deploy", "diff", "destroy"]),
     ("Development", &["ci", "synth", "lint", "template-diff", "fuzz", "bench", "tools"]),
 ];
@@ -31,6 +31,9 @@ pub enum Command {
     Local(LocalArgs),
     /// Transform a local CSV file into <out>/accepted.csv, rejects.jsonl and summary.json.
     Transform(TransformArgs),
+    /// Feeds' contracts (feeds/<name>/schema.json): infer one from a sample, check them all.
+    #[command(subcommand)]
+    Feed(FeedCommand),
     /// Apply the migrations and load the static data: on a stage (--stage), else on the local database.
     SeedDb(SeedDbArgs),
     /// The zip codes within --miles of ZIPCODE, nearest first, with their distance in miles.
@@ -81,6 +84,7 @@ impl Command {
             Self::Bench(bench) => !matches!(bench, Bench::Transform),
             Self::Ci
             | Self::Transform(_)
+            | Self::Feed(_)
             | Self::Synth { .. }
             | Self::Lint
             | Self::TemplateDiff { .. }
@@ -148,6 +152,26 @@ pub struct TransformArgs {
     /// Longest line accepted, in bytes.
     #[arg(long, default_value_t = zipster_core::Limits::default().max_line_bytes)]
     pub max_line_bytes: usize,
+    /// A Table Schema descriptor file to transform with, instead of a feed of feeds/.
+    #[arg(long, conflicts_with = "feed")]
+    pub schema: Option<PathBuf>,
+    /// The feed (feeds/<NAME>/schema.json) whose contract to transform with.
+    #[arg(long, default_value = "zipcodes")]
+    pub feed: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FeedCommand {
+    /// Print a starting descriptor inferred from a sample CSV, for you to edit.
+    Describe {
+        /// The sample CSV file.
+        file: PathBuf,
+        /// Columns with at most this many distinct values get an `enum`.
+        #[arg(long, default_value_t = 12)]
+        max_enum: usize,
+    },
+    /// Check every contract in feeds/: each descriptor loads, key prefixes do not overlap.
+    Check,
 }
 
 /// The database commands' server: `--database-url`, else `DATABASE_URL`, else the

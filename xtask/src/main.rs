@@ -8,6 +8,7 @@
 
 mod bench;
 mod ci;
+mod feed;
 mod fuzz;
 mod lint;
 mod synth;
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<()> {
     match command {
         Command::Transform(args) => transform::run(&args),
+        Command::Feed(command) => feed::run(&command),
         Command::Synth { check } => synth::run(check),
         Command::Lint => lint::run(),
         Command::TemplateDiff { old_dir, new_dir } => synth::template_diff(&old_dir, &new_dir),
