@@ -8,10 +8,13 @@
 //!   dependency of a function or of the deploy engine;
 //! - [`database`]: the one answer to "which MySQL server, which database" for the
 //!   local stage, `seed-db`, `near`, the benchmarks and the tests;
-//! - [`local_state`]: what the local stage left running (`target/local/state.json`).
+//! - [`local_state`]: what the local stage left running (`target/local/state.json`);
+//! - [`chromium`]: a real browser for the tests that look at a page, Debian's
+//!   `chromium` run headless, installed with apt when missing.
 //!
 //! Only std, serde and anyhow: `cargo xtask` depends on this and must stay quick to build.
 
+pub mod chromium;
 pub mod database;
 pub mod local_state;
 pub mod moto;
