@@ -3,7 +3,10 @@
 
 use std::io::Read;
 
-use zipster_core::feed::OUTPUT_HEADER;
+/// The staged CSV's header the zip code load reads: the zip code feed's field names
+/// (a test holds the two together until the load follows the contract).
+pub const OUTPUT_HEADER: &str =
+    "zipcode,zipcode_type,city,state,location_type,latitude,longitude,location,decommissioned";
 
 /// One zip code as the load writes it. Coordinates stay decimal text so that the
 /// database, not a float conversion, decides their exact value.
@@ -134,6 +137,12 @@ fn coordinate(text: &str) -> Result<Option<String>, String> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_header_read_is_the_zip_code_contracts_field_names() {
+        let feed = zipster_core::feeds::builtin(zipster_core::feeds::ZIPCODES).unwrap();
+        assert_eq!(zipster_core::transform::output_header(&feed.contract), OUTPUT_HEADER);
+    }
 
     fn read_all(text: &str) -> Result<Vec<ZipRow>, RowError> {
         let mut reader = RowReader::new(text.as_bytes())?;

@@ -4,8 +4,8 @@
 use std::io::Cursor;
 
 use sqlx::MySqlPool;
-use zipster_core::feed::OUTPUT_HEADER;
 use zipster_db::load::{LoadCounts, LoadOutcome, ObjectVersion, load_csv};
+use zipster_db::rows::OUTPUT_HEADER;
 use zipster_db::testing::{RowLock, TestDb};
 use zipster_db::{DbError, MIGRATOR, migrate, radius, seed};
 

@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 
 use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
 use sqlx::{ConnectOptions, Connection, Executor, MySqlPool};
-use zipster_core::feed::OUTPUT_HEADER;
 use zipster_db::DbError;
 use zipster_db::connect::{self, LOAD_ROLE, Limits};
 use zipster_db::credentials::options_from_secret;
 use zipster_db::load::{LoadOutcome, ObjectVersion, load_csv};
+use zipster_db::rows::OUTPUT_HEADER;
 
 const HOST_SCRIPTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/host");
 const DATABASE: &str = "zipster";

@@ -130,7 +130,10 @@ fn feed_access(def: &FunctionDef, stage: &StageConfig, feed: &Feed) -> (BTreeMap
                 ("ERRORS_BUCKET", feed.errors.name()),
                 ("TRANSFORM_TOPIC_ARN", feed.transform_topic.arn()),
                 ("ALERTS_TOPIC_ARN", feed.alerts_topic.arn()),
-            ]),
+            ])
+            .into_iter()
+            .chain(stage.default_feed.clone().map(|name| ("DEFAULT_FEED", name.into())))
+            .collect(),
             vec![
                 read(&feed.input),
                 Statement::allow(["s3:PutObject"], vec![feed.staging.objects_arn(), feed.errors.objects_arn()])

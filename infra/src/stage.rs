@@ -38,6 +38,10 @@ pub struct StageConfig {
     pub log_retention_days: u32,
     /// A /16; the two private subnets take its first two /24s.
     pub vpc_cidr: String,
+    /// The feed (`feeds/<name>/`) of input keys under no feed's prefix; without one,
+    /// such a key is refused with an alert (`cargo xtask feed check` checks the name).
+    #[serde(default)]
+    pub default_feed: Option<String>,
     pub notifications: Notifications,
     pub alarms: Alarms,
     /// The repository whose workflows may deploy the stage (its bootstrap's deploy role).

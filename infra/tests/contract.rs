@@ -97,7 +97,10 @@ fn buckets_are_retained_and_the_data_volume_leaves_a_snapshot() {
 fn functions_get_the_agreed_environment_runtime_and_code_location() {
     // The variables each function's code reads (besides RUST_LOG), by function name.
     let expected = BTreeMap::from([
-        ("transform", vec!["ALERTS_TOPIC_ARN", "ERRORS_BUCKET", "STAGING_BUCKET", "TRANSFORM_TOPIC_ARN"]),
+        (
+            "transform",
+            vec!["ALERTS_TOPIC_ARN", "DEFAULT_FEED", "ERRORS_BUCKET", "STAGING_BUCKET", "TRANSFORM_TOPIC_ARN"],
+        ),
         (
             "load",
             vec![

@@ -4,10 +4,12 @@
 //! ([`Validator`]), reporting Frictionless error types. What the crate does not support
 //! is refused at load with its JSON path, never ignored.
 
+mod extension;
 mod number;
 mod schema;
 mod temporal;
 mod validate;
 
+pub use extension::{RaggedRows, Thresholds};
 pub use schema::{Contract, DescriptorError, Field, FieldsMatch};
 pub use validate::{Error, ErrorType, Header, Record, Validator};

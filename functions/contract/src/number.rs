@@ -219,6 +219,33 @@ pub(crate) fn write_canonical(head: Head, digits: &[u8], out: &mut String) {
     }
 }
 
+/// Writes a finite value with exactly `decimals` digits after the point (`41.3` →
+/// `41.30`, `-0` → `0.00`); `false`, writing nothing, when it is not finite or needs more
+/// decimals (a value is never rounded).
+pub(crate) fn write_fixed(head: Head, digits: &[u8], decimals: u32, out: &mut String) -> bool {
+    let Head::Finite { negative, exp } = head else { return false };
+    let n = digits.len() as i64;
+    let decimals = i64::from(decimals);
+    if n - exp > decimals {
+        return false;
+    }
+    // Digits are ASCII: pushing them as chars keeps `out` valid UTF-8.
+    let digit = |k: i64| if (0..n).contains(&k) { char::from(digits[k as usize]) } else { '0' };
+    if negative && n > 0 {
+        out.push('-');
+    }
+    if exp <= 0 {
+        out.push('0');
+    } else {
+        (0..exp).for_each(|k| out.push(digit(k)));
+    }
+    if decimals > 0 {
+        out.push('.');
+        (exp..exp + decimals).for_each(|k| out.push(digit(k)));
+    }
+    true
+}
+
 /// The bytes that identify a value for `unique` and `primaryKey` (1.0 and 1 are the same).
 pub(crate) fn key(head: Head, digits: &[u8], out: &mut Vec<u8>) {
     match head {
@@ -285,6 +312,36 @@ mod tests {
         assert_eq!(canonical("1.5", &i), None);
         assert_eq!(canonical("1e3", &i), None);
         assert_eq!(canonical("inf", &i), None);
+    }
+
+    #[test]
+    fn fixed_decimals_pad_and_never_round() {
+        let f = NumberFormat::plain(false);
+        let fixed = |text: &str, decimals| {
+            let mut digits = Vec::new();
+            let head = parse(text, &f, &mut digits).expect("a number");
+            let mut out = String::new();
+            write_fixed(head, &digits, decimals, &mut out).then_some(out)
+        };
+        for (text, want) in [
+            ("41", "41.00"),
+            ("41.", "41.00"),
+            ("41.3", "41.30"),
+            ("-73.37", "-73.37"),
+            ("-0", "0.00"),
+            ("-0.5", "-0.50"),
+            ("007.1", "7.10"),
+            ("0.05", "0.05"),
+            ("1200", "1200.00"),
+            ("1.5e2", "150.00"),
+        ] {
+            assert_eq!(fixed(text, 2).as_deref(), Some(want), "{text}");
+        }
+        assert_eq!(fixed("7", 0).as_deref(), Some("7"));
+        assert_eq!(fixed("41.123", 2), None);
+        assert_eq!(fixed("0.001", 2), None);
+        assert_eq!(fixed("INF", 2), None);
+        assert_eq!(fixed("NaN", 2), None);
     }
 
     #[test]

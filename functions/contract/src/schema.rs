@@ -4,6 +4,7 @@
 use regex::Regex;
 use serde_json::Value;
 
+use crate::extension::{self, FieldExtensions, RaggedRows, SchemaExtensions, Thresholds};
 use crate::number::{Decimal, NumberFormat};
 use crate::temporal::{self, Kind, Moment, Pattern};
 
@@ -15,7 +16,7 @@ pub struct DescriptorError {
     pub message: String,
 }
 
-fn refuse<T>(path: impl Into<String>, message: impl Into<String>) -> Result<T, DescriptorError> {
+pub(crate) fn refuse<T>(path: impl Into<String>, message: impl Into<String>) -> Result<T, DescriptorError> {
     Err(DescriptorError { path: path.into(), message: message.into() })
 }
 
@@ -131,6 +132,7 @@ pub struct Field {
     pub(crate) kind: FieldType,
     pub(crate) constraints: Constraints,
     pub(crate) missing_values: Vec<String>,
+    pub(crate) ext: FieldExtensions,
 }
 
 impl Field {
@@ -143,6 +145,18 @@ impl Field {
     pub fn required(&self) -> bool {
         self.constraints.required
     }
+
+    /// The label a file is expected to use for it: its first `zipster:labels` entry, else
+    /// its name.
+    pub fn expected_label(&self) -> &str {
+        self.ext.labels.first().unwrap_or(&self.name)
+    }
+
+    /// Whether a header label means this field (`zipster:labels`, case as the contract says).
+    pub(crate) fn is_labelled(&self, label: &str, case_insensitive: bool) -> bool {
+        let same = |name: &str| if case_insensitive { name.eq_ignore_ascii_case(label) } else { name == label };
+        same(&self.name) || self.ext.labels.iter().any(|l| same(l))
+    }
 }
 
 /// A Table Schema descriptor checked and compiled once; shared by every file it validates.
@@ -151,6 +165,7 @@ pub struct Contract {
     pub(crate) fields: Vec<Field>,
     pub(crate) fields_match: FieldsMatch,
     pub(crate) primary_key: Vec<usize>,
+    pub(crate) ext: SchemaExtensions,
 }
 
 /// Properties that document and never change what is valid.
@@ -173,7 +188,7 @@ impl Contract {
             match key.as_str() {
                 "fields" | "missingValues" | "primaryKey" | "fieldsMatch" | "$schema" => {}
                 "foreignKeys" | "uniqueKeys" => return refuse(key.as_str(), "unsupported"),
-                k if DOCUMENTATION.contains(&k) || k == "name" => {}
+                k if DOCUMENTATION.contains(&k) || k == "name" || k.starts_with(extension::PREFIX) => {}
                 k => return refuse(k, "unsupported (an unknown property may change what is valid)"),
             }
         }
@@ -182,6 +197,7 @@ impl Contract {
         {
             return refuse("$schema", "must be a string");
         }
+        let ext = extension::schema(root)?;
         let missing_values = match root.get("missingValues") {
             Some(v) => missing_values(v, "missingValues")?,
             None => vec![String::new()],
@@ -246,7 +262,22 @@ impl Contract {
         for &i in &primary_key {
             fields[i].constraints.required = true;
         }
-        Ok(Contract { fields, fields_match, primary_key })
+        resolve_extensions(&mut fields, &ext)?;
+        Ok(Contract { fields, fields_match, primary_key, ext })
+    }
+
+    /// The input keys this feed owns: `zipster:keyPrefix`, by default `<name>/` (`None`
+    /// when the descriptor names neither: the caller knows the feed by its folder).
+    pub fn key_prefix(&self) -> Option<&str> {
+        self.ext.key_prefix.as_deref()
+    }
+
+    pub fn thresholds(&self) -> Thresholds {
+        self.ext.thresholds
+    }
+
+    pub fn ragged_rows(&self) -> RaggedRows {
+        self.ext.ragged_rows
     }
 
     /// The fields, in the descriptor's order (the order of normalized records).
@@ -262,6 +293,37 @@ impl Contract {
     pub fn primary_key(&self) -> impl Iterator<Item = &str> {
         self.primary_key.iter().map(|&i| self.fields[i].name.as_str())
     }
+}
+
+/// Checks what the field-level extensions say across fields: the field a
+/// `requiredUnless` names exists, and no label means two fields.
+fn resolve_extensions(fields: &mut [Field], ext: &SchemaExtensions) -> Result<(), DescriptorError> {
+    for i in 0..fields.len() {
+        if let Some(rule) = &fields[i].ext.required_unless {
+            let path = format!("fields[{i}].zipster:requiredUnless");
+            let Some(other) = fields.iter().position(|f| f.name == rule.field_name) else {
+                return refuse(path, format!("\"{}\" is not a field", rule.field_name));
+            };
+            if other == i {
+                return refuse(path, "names the field itself");
+            }
+            if fields[i].constraints.required {
+                return refuse(path, "the field is required already (constraint or primary key)");
+            }
+            if let Some(rule) = fields[i].ext.required_unless.as_mut() {
+                rule.field = other;
+            }
+        }
+        for label in fields[i].ext.labels.iter().chain(std::iter::once(&fields[i].name)) {
+            if let Some(j) = (0..i).find(|&j| fields[j].is_labelled(label, ext.case_insensitive_labels)) {
+                return refuse(
+                    format!("fields[{i}].zipster:labels"),
+                    format!("label \"{label}\" also means field \"{}\"", fields[j].name),
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 fn key_field(fields: &[Field], name: &str, path: &str) -> Result<usize, DescriptorError> {
@@ -364,6 +426,7 @@ fn field(value: &Value, path: &str, schema_missing: &[String]) -> Result<Field, 
     for key in o.keys() {
         let k = key.as_str();
         let known = ["name", "type", "format", "constraints", "missingValues"].contains(&k)
+            || k.starts_with(extension::PREFIX)
             || DOCUMENTATION.contains(&k)
             || allowed_extra.contains(&k);
         if !known {
@@ -464,7 +527,9 @@ fn field(value: &Value, path: &str, schema_missing: &[String]) -> Result<Field, 
         Some(v) => missing_values(v, &format!("{path}.missingValues"))?,
         None => schema_missing.to_vec(),
     };
-    let mut field = Field { name, type_name, format_name, kind, constraints: Constraints::default(), missing_values };
+    let ext = extension::field(o, path, type_name, &kind)?;
+    let mut field =
+        Field { name, type_name, format_name, kind, constraints: Constraints::default(), missing_values, ext };
     if let Some(c) = o.get("constraints") {
         field.constraints = constraints(&field, c, &format!("{path}.constraints"))?;
     }

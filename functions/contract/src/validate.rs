@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crate::extension::RaggedRows;
 use crate::number::{self, Head};
 use crate::schema::{
     Bound, BoundKind, Check, Contract, EnumValues, Field, FieldType, FieldsMatch, StringFormat, read_moment,
@@ -101,6 +102,16 @@ impl Header {
     pub fn errors(&self) -> &[Error] {
         &self.errors
     }
+
+    /// The labels of the columns no field reads (ignored), in file order.
+    pub fn unread_labels(&self) -> impl Iterator<Item = &str> {
+        self.columns.iter().zip(&self.labels).filter(|(c, _)| **c == Column::Unread).map(|(_, l)| l.as_str())
+    }
+
+    /// How many columns the header has (a record is expected to have as many cells).
+    pub fn width(&self) -> usize {
+        self.columns.len()
+    }
 }
 
 impl Contract {
@@ -133,6 +144,7 @@ impl Contract {
             };
         }
         let n = self.fields.len();
+        let case_insensitive = self.ext.case_insensitive_labels;
         let mut columns = Vec::with_capacity(labels.len());
         if self.fields_match == FieldsMatch::Exact {
             for (i, label) in labels.iter().enumerate() {
@@ -165,7 +177,7 @@ impl Contract {
                         label,
                         format!("column {column} \"{label}\" repeats column {}", first + 1),
                     ));
-                } else if *label != field.name {
+                } else if !field.is_labelled(label, case_insensitive) {
                     errors.push(label_error(
                         ErrorType::IncorrectLabel,
                         &field.name,
@@ -192,9 +204,15 @@ impl Contract {
         let extra_allowed = matches!(self.fields_match, FieldsMatch::Subset | FieldsMatch::Partial);
         for (i, label) in labels.iter().enumerate() {
             let column = i + 1;
-            if let Some(first) = labels[..i].iter().position(|l| l == label) {
+            let found = self.fields.iter().position(|f| f.is_labelled(label, case_insensitive));
+            let first = match found {
+                // Two labels for one field (`Lat` and `latitude`) are a duplicate too.
+                Some(f) if seen[f] => columns.iter().position(|c| *c == Column::Field(f)),
+                _ => labels[..i].iter().position(|l| l == label),
+            };
+            if let Some(first) = first {
                 columns.push(Column::Unread);
-                let field = self.fields.iter().find(|f| f.name == *label).map_or("", |f| f.name.as_str());
+                let field = found.map_or("", |f| self.fields[f].name.as_str());
                 errors.push(label_error(
                     ErrorType::DuplicateLabel,
                     field,
@@ -204,7 +222,7 @@ impl Contract {
                 ));
                 continue;
             }
-            match self.fields.iter().position(|f| f.name == *label) {
+            match found {
                 Some(f) => {
                     seen[f] = true;
                     columns.push(Column::Field(f));
@@ -244,7 +262,7 @@ impl Contract {
                 &field.name,
                 labels.len() + k + 1,
                 "",
-                format!("no column named \"{}\"", field.name),
+                format!("no column named \"{}\"", field.expected_label()),
             ));
         }
         Header { columns, labels: owned(labels), errors, absent }
@@ -333,6 +351,12 @@ impl<'c> Validator<'c> {
 
     /// Validates the record on `line` (as the caller counts lines, named in duplicates).
     pub fn validate(&mut self, line: u64, cells: &[&str], out: &mut Record) {
+        self.validate_cells(line, cells.len(), |i| cells[i], out);
+    }
+
+    /// [`Validator::validate`] over `count` cells read by `cell` (0-based), so that a
+    /// caller holding a record's cells in its own form needs no per-record vector.
+    pub fn validate_cells<'a>(&mut self, line: u64, count: usize, cell: impl Fn(usize) -> &'a str, out: &mut Record) {
         out.text.clear();
         out.errors.clear();
         out.values.clear();
@@ -341,9 +365,21 @@ impl<'c> Validator<'c> {
             key.0 = false;
         }
         let columns = self.header.columns.len();
+        if count != columns && count > 0 && self.contract.ext.ragged_rows == RaggedRows::OneError {
+            let s = |n: usize| if n == 1 { "" } else { "s" };
+            out.errors.push(Error {
+                kind: if count > columns { ErrorType::ExtraCell } else { ErrorType::MissingCell },
+                field: "row".to_owned(),
+                column: None,
+                value: format!("{count} field{}", s(count)),
+                reason: format!("expected {columns} field{} as in the header, found {count}", s(columns)),
+            });
+            return;
+        }
         let mut blank = 0;
+        let mut conditional = false;
         for (i, column) in self.header.columns.iter().enumerate() {
-            let Some(cell) = cells.get(i).copied() else {
+            if i >= count {
                 blank += 1;
                 let field = match *column {
                     Column::Field(f) => {
@@ -351,6 +387,7 @@ impl<'c> Validator<'c> {
                         if field.constraints.required {
                             out.errors.push(constraint(field, i + 1, "", "required", "a value is required"));
                         }
+                        conditional |= field.ext.required_unless.is_some();
                         field.name.as_str()
                     }
                     // frictionless reads an unread column as an `any` field named by its label.
@@ -361,10 +398,11 @@ impl<'c> Validator<'c> {
                     field: field.to_owned(),
                     column: Some(i + 1),
                     value: String::new(),
-                    reason: format!("the record has {} of {columns} cells", cells.len()),
+                    reason: format!("the record has {count} of {columns} cells"),
                 });
                 continue;
-            };
+            }
+            let cell = cell(i);
             let Column::Field(f) = *column else {
                 // An unread column counts as blank only when its cell is empty (frictionless
                 // reads it as an `any` field with the default missing values).
@@ -377,17 +415,29 @@ impl<'c> Validator<'c> {
                 if field.constraints.required {
                     out.errors.push(constraint(field, i + 1, cell, "required", "a value is required"));
                 }
+                conditional |= field.ext.required_unless.is_some();
                 continue;
             }
             let start = out.text.len();
-            match read(field, cell, &mut out.text, &mut self.digits) {
+            let lexical_ok = field.ext.lexical.as_ref().is_none_or(|(regex, _)| regex.is_match(cell));
+            match lexical_ok.then(|| read(field, cell, &mut out.text, &mut self.digits)).flatten() {
                 Some(logical) => {
                     check(field, i + 1, cell, &logical, &self.digits, &mut out.errors);
+                    if let Err(error) = normalize(field, i + 1, cell, &logical, &self.digits, start, &mut out.text) {
+                        out.errors.push(error);
+                    }
                     out.values[f] = Some((start, out.text.len()));
                     if self.keyed[f] {
                         let key = &mut self.keys[f];
                         key.0 = true;
-                        key_of(&logical, &self.digits, &mut key.1);
+                        match logical {
+                            // The normalized text (a padded code is one value however written).
+                            Logical::Text(_) => {
+                                key.1.clear();
+                                key.1.extend_from_slice(&out.text.as_bytes()[start..]);
+                            }
+                            _ => key_of(&logical, &self.digits, &mut key.1),
+                        }
                     }
                 }
                 None => {
@@ -397,22 +447,23 @@ impl<'c> Validator<'c> {
                         field: field.name.clone(),
                         column: Some(i + 1),
                         value: cell.to_owned(),
-                        reason: type_reason(field),
+                        reason: field.ext.reason("type").map_or_else(|| type_reason(field), str::to_owned),
                     });
                 }
             }
         }
-        for (i, cell) in cells.iter().enumerate().skip(columns) {
+        for i in columns..count {
             out.errors.push(Error {
                 kind: ErrorType::ExtraCell,
                 field: String::new(),
                 column: Some(i + 1),
-                value: (*cell).to_owned(),
-                reason: format!("the record has {} cells; the header has {columns}", cells.len()),
+                value: cell(i).to_owned(),
+                reason: format!("the record has {count} cells; the header has {columns}"),
             });
         }
         if columns > 0 && blank == columns {
             out.errors.clear();
+            let cells: Vec<&str> = (0..count).map(&cell).collect();
             out.errors.push(Error {
                 kind: ErrorType::BlankRow,
                 field: String::new(),
@@ -420,8 +471,33 @@ impl<'c> Validator<'c> {
                 value: cells.join(","),
                 reason: "the record has no values".to_owned(),
             });
+        } else if conditional {
+            self.required_unless(count, &cell, out);
         }
         self.integrity(line, out);
+    }
+
+    /// `zipster:requiredUnless`, once every value is read: a null where the other field's
+    /// value is not one of the listed ones is a `required` constraint error.
+    fn required_unless<'a>(&self, count: usize, cell: &impl Fn(usize) -> &'a str, out: &mut Record) {
+        let before = out.errors.len();
+        for (i, column) in self.header.columns.iter().enumerate() {
+            let Column::Field(f) = *column else { continue };
+            let field = &self.contract.fields[f];
+            let Some(rule) = &field.ext.required_unless else { continue };
+            let text = if i < count { cell(i) } else { "" };
+            let is_null = out.values[f].is_none() && (i >= count || field.missing_values.iter().any(|m| m == text));
+            if !is_null || out.value(rule.field).is_some_and(|v| rule.values.iter().any(|allowed| allowed == v)) {
+                continue;
+            }
+            let generic =
+                format!("a value is required unless {} is one of {}", rule.field_name, rule.values.join(", "));
+            out.errors.push(constraint(field, i + 1, text, "required", &generic));
+        }
+        if out.errors.len() > before {
+            // Keep errors in column order, as if each had been found where its cell is.
+            out.errors.sort_by_key(|e| e.column.unwrap_or(usize::MAX));
+        }
     }
 
     fn integrity(&mut self, line: u64, out: &mut Record) {
@@ -562,8 +638,45 @@ fn constraint(field: &Field, column: usize, cell: &str, name: &str, reason: &str
         field: field.name.clone(),
         column: Some(column),
         value: cell.to_owned(),
-        reason: format!("{reason} (constraint \"{name}\")"),
+        reason: match field.ext.reason(name) {
+            Some(own) => own.to_owned(),
+            None => format!("{reason} (constraint \"{name}\")"),
+        },
     }
+}
+
+/// The extensions' normalizations of a value already written to `text` from `start`:
+/// `zipster:padStart` and `zipster:decimals`.
+fn normalize(
+    field: &Field,
+    column: usize,
+    cell: &str,
+    value: &Logical<'_>,
+    digits: &[u8],
+    start: usize,
+    text: &mut String,
+) -> Result<(), Error> {
+    if let Some((length, with)) = field.ext.pad_start {
+        let have = text[start..].chars().count();
+        if have < length {
+            text.insert_str(start, &with.to_string().repeat(length - have));
+        }
+    }
+    if let (Some(decimals), Logical::Number(head)) = (field.ext.decimals, value) {
+        text.truncate(start);
+        if !number::write_fixed(*head, digits, decimals, text) {
+            text.truncate(start);
+            text.push_str(cell);
+            return Err(constraint(
+                field,
+                column,
+                cell,
+                "decimals",
+                &format!("not a finite number with at most {decimals} decimals"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Every constraint of the field the value breaks, in the spec's order.

@@ -102,7 +102,14 @@ fn bare_parse(path: &Path) -> u64 {
 
 fn transform_to_sink(path: &Path) -> u64 {
     let file = std::fs::File::open(path).expect("bench input");
-    let summary = transform(file, std::io::sink(), std::io::sink(), &Limits::default()).expect("transform");
+    let summary = transform(
+        &zipster_core::feeds::builtin(zipster_core::feeds::ZIPCODES).expect("the zip code feed").contract,
+        file,
+        std::io::sink(),
+        std::io::sink(),
+        &Limits::default(),
+    )
+    .expect("transform");
     summary.accepted + summary.rejected + summary.blank
 }
 

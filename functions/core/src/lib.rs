@@ -1,8 +1,8 @@
-//! The zip-code feed, free of AWS and async: what a valid row is, how it is
-//! normalized, and how a whole file streams through.
+//! The feeds and the transform, free of AWS and async: which feed a key belongs to,
+//! its contract (compiled in from `feeds/`), and how a whole file streams through it.
 
 pub mod event;
-pub mod feed;
+pub mod feeds;
 mod lines;
 pub mod transform;
 

@@ -1,13 +1,16 @@
-//! The transform: one pass over an input CSV, writing accepted rows as normalized
-//! CSV and rejected or skipped lines as JSON Lines while it reads, so memory stays
-//! flat whatever the file's size.
+//! The transform: one pass over an input CSV against a feed's contract, writing accepted
+//! rows as normalized CSV and rejected or skipped lines as JSON Lines while it reads, so
+//! memory stays flat whatever the file's size. Validation and normalization are the
+//! contract's ([`zipster_contract::Validator`]); this module frames records, keeps their
+//! physical line numbers and raw text, and writes the outputs.
 
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 
 use serde::{Deserialize, Serialize};
 
-use crate::feed::{self, Field, Invalid};
+use zipster_contract::{Contract, ErrorType, Validator};
+
 use crate::lines::{FieldSplitter, LineError, Record, RecordReader};
 
 /// Accepted rows are handed to the writer in blocks of about this size.
@@ -42,9 +45,12 @@ pub struct Summary {
     pub errors_by_field: BTreeMap<String, u64>,
     /// Header columns that are not part of the feed and were dropped.
     pub ignored_columns: Vec<String>,
-    /// Set when the whole file was refused; the counts then cover what was read.
+    /// Set when the whole file was refused or halted; the counts then cover what was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The Frictionless error type of `error` (`missing-label`, `source-error`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<String>,
 }
 
 /// Why a whole file is refused. Nothing it produced may be published.
@@ -57,9 +63,13 @@ pub enum FileError {
     #[error("the header (line 1) is not valid UTF-8 text: is this a CSV file?")]
     HeaderNotUtf8,
     #[error("the header (line 1) lacks required column{}: {}", if .0.len() == 1 { "" } else { "s" }, .0.join(", "))]
-    MissingColumns(Vec<&'static str>),
+    MissingColumns(Vec<String>),
     #[error("the header (line 1) names column {0} twice")]
     DuplicateColumn(String),
+    #[error("the header (line 1) does not match the feed's contract: {reason}")]
+    Header { kind: ErrorType, reason: String },
+    #[error("halted: {0}; nothing was staged (see the rejects report)")]
+    Halted(String),
     #[error("no data rows after the header")]
     NoRows,
     #[error("line {line} is longer than {limit} bytes (the limit for one line)")]
@@ -70,6 +80,27 @@ pub enum FileError {
     Read(io::Error),
     #[error("writing the output: {0}")]
     Write(io::Error),
+}
+
+impl FileError {
+    /// The Frictionless error type a refusal maps to (`reject-threshold`, Zipster's own,
+    /// for a halted file: frictionless has no thresholds).
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            FileError::HeaderNotUtf8 => "encoding-error",
+            FileError::MissingColumns(_) => ErrorType::MissingLabel.as_str(),
+            FileError::DuplicateColumn(_) => ErrorType::DuplicateLabel.as_str(),
+            FileError::Header { kind, .. } => kind.as_str(),
+            FileError::Halted(_) => "reject-threshold",
+            FileError::Write(_) => "general-error",
+            FileError::Empty
+            | FileError::Compressed(_)
+            | FileError::NoRows
+            | FileError::LineTooLong { .. }
+            | FileError::UnclosedQuote { .. }
+            | FileError::Read(_) => "source-error",
+        }
+    }
 }
 
 /// A refused file: the error and the counts up to the point of refusal.
@@ -87,58 +118,32 @@ impl std::fmt::Display for Failure {
 
 impl std::error::Error for Failure {}
 
-/// Where each of the nine fields sits in the input.
-struct Columns {
-    index: [usize; 9],
-    count: usize,
-}
-
-impl Columns {
-    fn from_header(header: &[u8], splitter: &mut FieldSplitter, ignored: &mut Vec<String>) -> Result<Self, FileError> {
-        let header = std::str::from_utf8(header).map_err(|_| FileError::HeaderNotUtf8)?;
-        let header = header.strip_prefix('\u{feff}').unwrap_or(header);
-        splitter.split(header.as_bytes());
-        let mut index = [usize::MAX; 9];
-        for i in 0..splitter.len() {
-            let cell = String::from_utf8_lossy(splitter.field(header.as_bytes(), i)).into_owned();
-            match Field::from_header(&cell) {
-                Some(field) if index[field as usize] != usize::MAX => return Err(FileError::DuplicateColumn(cell)),
-                Some(field) => index[field as usize] = i,
-                None => ignored.push(cell),
-            }
-        }
-        let missing: Vec<_> =
-            Field::ALL.into_iter().filter(|f| index[*f as usize] == usize::MAX).map(Field::export_name).collect();
-        if !missing.is_empty() {
-            return Err(FileError::MissingColumns(missing));
-        }
-        Ok(Self { index, count: splitter.len() })
-    }
-}
-
 #[derive(Serialize)]
 struct RejectLine<'a> {
     line: u64,
     raw: &'a str,
-    errors: &'a [FieldErrorJson<'a>],
+    errors: &'a [ErrorJson<'a>],
 }
 
 #[derive(Serialize)]
-struct FieldErrorJson<'a> {
-    field: &'static str,
-    value: std::borrow::Cow<'a, str>,
-    reason: std::borrow::Cow<'static, str>,
+struct ErrorJson<'a> {
+    field: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    value: &'a str,
+    reason: &'a str,
 }
 
-/// Transforms `input` into `accepted` (normalized CSV with [`feed::OUTPUT_HEADER`])
-/// and `rejects` (JSON Lines), both streamed.
+/// Transforms `input` against `contract` into `accepted` (normalized CSV, a header of
+/// the contract's field names) and `rejects` (JSON Lines), both streamed.
 pub fn transform(
+    contract: &Contract,
     mut input: impl Read,
     mut accepted: impl Write,
     mut rejects: impl Write,
     limits: &Limits,
 ) -> Result<Summary, Box<Failure>> {
-    transform_dyn(&mut input, &mut accepted, &mut rejects, limits)
+    transform_dyn(contract, &mut input, &mut accepted, &mut rejects, limits)
 }
 
 /// Not generic on purpose: a generic body would be compiled in each caller's crate
@@ -146,17 +151,19 @@ pub fn transform(
 /// `dyn` it is compiled once, here, optimized. The indirection costs one virtual call
 /// per 256 KiB read or 128 KiB written.
 fn transform_dyn(
+    contract: &Contract,
     input: &mut dyn Read,
     accepted: &mut dyn Write,
     rejects: &mut dyn Write,
     limits: &Limits,
 ) -> Result<Summary, Box<Failure>> {
     let mut state = State::new(input, accepted, rejects, limits);
-    match state.run() {
+    match state.run(contract) {
         Ok(()) => Ok(state.summary()),
         Err(error) => {
             let mut summary = state.summary();
             summary.error = Some(error.to_string());
+            summary.error_type = Some(error.error_type().to_owned());
             Err(Box::new(Failure { error, summary }))
         }
     }
@@ -175,6 +182,7 @@ struct Rows<A: Write, J: Write> {
     /// Accepted rows not yet handed to `accepted`; written in large blocks.
     out: Vec<u8>,
     splitter: FieldSplitter,
+    record: zipster_contract::Record,
 }
 
 impl<R: Read, A: Write, J: Write> State<R, A, J> {
@@ -187,6 +195,7 @@ impl<R: Read, A: Write, J: Write> State<R, A, J> {
                 summary: Summary::default(),
                 out: Vec::with_capacity(OUT_BLOCK + 1024),
                 splitter: FieldSplitter::default(),
+                record: zipster_contract::Record::default(),
             },
         }
     }
@@ -198,7 +207,7 @@ impl<R: Read, A: Write, J: Write> State<R, A, J> {
         summary
     }
 
-    fn run(&mut self) -> Result<(), FileError> {
+    fn run(&mut self, contract: &Contract) -> Result<(), FileError> {
         let Self { records, rows } = self;
         let Some(header) = records.next_record().map_err(line_error)? else {
             return Err(FileError::Empty);
@@ -209,16 +218,21 @@ impl<R: Read, A: Write, J: Write> State<R, A, J> {
         if header.bytes.starts_with(b"PK\x03\x04") {
             return Err(FileError::Compressed("zip"));
         }
-        let columns = Columns::from_header(header.bytes, &mut rows.splitter, &mut rows.summary.ignored_columns)?;
-        rows.out.extend_from_slice(feed::OUTPUT_HEADER.as_bytes());
+        let mut validator = rows.header(contract, header.bytes)?;
+        rows.out.extend_from_slice(output_header(contract).as_bytes());
         rows.out.push(b'\n');
         let mut count = 0u64;
         while let Some(record) = records.next_record().map_err(line_error)? {
             count += 1;
-            rows.row(&record, &columns)?;
+            rows.row(&record, contract, &mut validator)?;
         }
         if count == 0 {
             return Err(FileError::NoRows);
+        }
+        let summary = &rows.summary;
+        if let Some(why) = contract.thresholds().exceeded(summary.accepted, summary.rejected) {
+            rows.rejects.flush().map_err(FileError::Write)?;
+            return Err(FileError::Halted(why));
         }
         rows.accepted.write_all(&rows.out).map_err(FileError::Write)?;
         rows.out.clear();
@@ -229,57 +243,140 @@ impl<R: Read, A: Write, J: Write> State<R, A, J> {
 }
 
 impl<A: Write, J: Write> Rows<A, J> {
-    fn row(&mut self, record: &Record<'_>, columns: &Columns) -> Result<(), FileError> {
-        let (line, record, quoted) = (record.line, record.bytes, record.quoted);
-        if record.iter().all(u8::is_ascii_whitespace) {
+    /// Matches the header to the contract; a header the contract cannot read refuses the file.
+    fn header<'c>(&mut self, contract: &'c Contract, header: &[u8]) -> Result<Validator<'c>, FileError> {
+        let header = std::str::from_utf8(header).map_err(|_| FileError::HeaderNotUtf8)?;
+        let header = header.strip_prefix('\u{feff}').unwrap_or(header);
+        self.splitter.split(header.as_bytes());
+        let labels: Vec<String> = (0..self.splitter.len())
+            .map(|i| String::from_utf8_lossy(self.splitter.field(header.as_bytes(), i)).into_owned())
+            .collect();
+        let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+        let matched = contract.header(&labels);
+        let errors = matched.errors();
+        let missing: Vec<String> = errors
+            .iter()
+            .filter(|e| e.kind == ErrorType::MissingLabel)
+            .filter_map(|e| contract.fields().iter().find(|f| f.name() == e.field))
+            .map(|f| f.expected_label().to_owned())
+            .collect();
+        if !missing.is_empty() {
+            return Err(FileError::MissingColumns(missing));
+        }
+        if let Some(e) = errors.iter().find(|e| e.kind == ErrorType::DuplicateLabel) {
+            return Err(FileError::DuplicateColumn(e.value.clone()));
+        }
+        if let Some(e) = errors.iter().find(|e| e.kind.refuses_file()) {
+            return Err(FileError::Header { kind: e.kind, reason: e.reason.clone() });
+        }
+        self.summary.ignored_columns = matched.unread_labels().map(str::to_owned).collect();
+        Ok(Validator::new(contract, matched))
+    }
+
+    fn row(
+        &mut self,
+        record: &Record<'_>,
+        contract: &Contract,
+        validator: &mut Validator<'_>,
+    ) -> Result<(), FileError> {
+        let (line, raw, quoted) = (record.line, record.bytes, record.quoted);
+        if raw.iter().all(u8::is_ascii_whitespace) {
             self.summary.blank += 1;
-            let errors = [FieldErrorJson { field: "row", value: "".into(), reason: "blank line, skipped".into() }];
-            return write_reject(&mut self.rejects, line, record, &errors);
+            let error = ErrorJson { field: "row", kind: "blank-row", value: "", reason: "blank line, skipped" };
+            return write_reject(&mut self.rejects, line, raw, &[error]);
         }
-        self.splitter.split_known(record, quoted);
-        if self.splitter.len() != columns.count {
+        self.splitter.split_known(raw, quoted);
+        let splitter = &self.splitter;
+        let count = splitter.len();
+        // The cells of a valid UTF-8 record (nearly all) are valid too: they are split at
+        // ASCII separators, and unquoting removes only ASCII quotes.
+        let text = std::str::from_utf8(raw).is_ok();
+        let lossy: Vec<std::borrow::Cow<'_, str>> = if text {
+            Vec::new()
+        } else {
+            (0..count).map(|i| String::from_utf8_lossy(splitter.field(raw, i))).collect()
+        };
+        let cell = |i: usize| match lossy.get(i) {
+            Some(cell) => cell.as_ref(),
+            None => std::str::from_utf8(splitter.field(raw, i)).unwrap_or_default(),
+        };
+        validator.validate_cells(line, count, cell, &mut self.record);
+        if self.record.is_valid() {
+            for f in 0..contract.fields().len() {
+                if f > 0 {
+                    self.out.push(b',');
+                }
+                if let Some(value) = self.record.value(f) {
+                    write_cell(&mut self.out, value);
+                }
+            }
+            self.out.push(b'\n');
+            self.summary.accepted += 1;
+            if self.out.len() >= OUT_BLOCK {
+                self.accepted.write_all(&self.out).map_err(FileError::Write)?;
+                self.out.clear();
+            }
+            return Ok(());
+        }
+        let mut errors: Vec<ErrorJson<'_>> = Vec::with_capacity(self.record.errors().len());
+        for e in self.record.errors() {
+            let field = if e.field.is_empty() { "row" } else { e.field.as_str() };
+            let not_text = !text && e.column.is_some_and(|c| std::str::from_utf8(splitter.field(raw, c - 1)).is_err());
+            if not_text {
+                // One error per cell that is not text: its bytes cannot be read as the type.
+                if errors.iter().any(|done| done.field == field && done.reason == NOT_UTF8) {
+                    continue;
+                }
+                errors.push(ErrorJson {
+                    field,
+                    kind: ErrorType::TypeError.as_str(),
+                    value: &e.value,
+                    reason: NOT_UTF8,
+                });
+            } else {
+                errors.push(ErrorJson { field, kind: e.kind.as_str(), value: &e.value, reason: &e.reason });
+            }
+        }
+        if errors.len() == 1 && errors[0].kind == ErrorType::BlankRow.as_str() {
+            self.summary.blank += 1;
+        } else {
             self.summary.rejected += 1;
-            *self.summary.errors_by_field.entry("row".to_owned()).or_default() += 1;
-            let errors = [FieldErrorJson {
-                field: "row",
-                value: format!("{} field{}", self.splitter.len(), if self.splitter.len() == 1 { "" } else { "s" })
-                    .into(),
-                reason: format!("expected {} fields as in the header, found {}", columns.count, self.splitter.len())
-                    .into(),
-            }];
-            return write_reject(&mut self.rejects, line, record, &errors);
-        }
-        let field = |f: Field| self.splitter.field(record, columns.index[f as usize]);
-        match validate(field) {
-            Ok(row) => {
-                row.write_csv(&mut self.out);
-                self.summary.accepted += 1;
-                if self.out.len() >= OUT_BLOCK {
-                    self.accepted.write_all(&self.out).map_err(FileError::Write)?;
-                    self.out.clear();
-                }
-                Ok(())
-            }
-            Err(invalid) => {
-                self.summary.rejected += 1;
-                let errors: Vec<FieldErrorJson<'_>> = invalid
-                    .iter()
-                    .map(|(f, why)| {
-                        let value = field(*f);
-                        let reason = if std::str::from_utf8(value).is_err() { Invalid::NotUtf8 } else { *why };
-                        FieldErrorJson {
-                            field: f.name(),
-                            value: String::from_utf8_lossy(value),
-                            reason: reason.reason().into(),
-                        }
-                    })
-                    .collect();
-                for (f, _) in &invalid {
-                    *self.summary.errors_by_field.entry(f.name().to_owned()).or_default() += 1;
-                }
-                write_reject(&mut self.rejects, line, record, &errors)
+            for e in &errors {
+                *self.summary.errors_by_field.entry(e.field.to_owned()).or_default() += 1;
             }
         }
+        write_reject(&mut self.rejects, line, raw, &errors)
+    }
+}
+
+const NOT_UTF8: &str = "not valid UTF-8";
+
+/// The accepted CSV's header line (without its line end): the contract's field names.
+pub fn output_header(contract: &Contract) -> String {
+    let mut line = Vec::new();
+    for (i, field) in contract.fields().iter().enumerate() {
+        if i > 0 {
+            line.push(b',');
+        }
+        write_cell(&mut line, field.name());
+    }
+    String::from_utf8_lossy(&line).into_owned()
+}
+
+/// Appends a value as one CSV cell, quoted (quotes doubled) only when it must be.
+fn write_cell(out: &mut Vec<u8>, value: &str) {
+    let bytes = value.as_bytes();
+    if bytes.iter().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
+        out.push(b'"');
+        for &b in bytes {
+            if b == b'"' {
+                out.push(b'"');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    } else {
+        out.extend_from_slice(bytes);
     }
 }
 
@@ -291,97 +388,9 @@ fn line_error(e: LineError) -> FileError {
     }
 }
 
-fn write_reject(out: &mut impl Write, line: u64, raw: &[u8], errors: &[FieldErrorJson<'_>]) -> Result<(), FileError> {
+fn write_reject(out: &mut impl Write, line: u64, raw: &[u8], errors: &[ErrorJson<'_>]) -> Result<(), FileError> {
     let raw = String::from_utf8_lossy(raw);
     let reject = RejectLine { line, raw: &raw, errors };
     serde_json::to_writer(&mut *out, &reject).map_err(|e| FileError::Write(e.into()))?;
     out.write_all(b"\n").map_err(FileError::Write)
-}
-
-/// A valid row, borrowing the input; only coordinates and booleans change form.
-pub struct Row<'a> {
-    pub zipcode: [u8; 5],
-    pub zipcode_type: &'a [u8],
-    pub city: &'a [u8],
-    pub state: &'a [u8],
-    pub location_type: &'a [u8],
-    pub latitude: Option<feed::Hundredths>,
-    pub longitude: Option<feed::Hundredths>,
-    pub location: &'a [u8],
-    pub decommissioned: bool,
-}
-
-impl Row<'_> {
-    /// Appends the row as one normalized CSV line; only `location` may hold a comma,
-    /// so it is the only field that can need quotes (no field may hold a quote).
-    fn write_csv(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.zipcode);
-        for part in [self.zipcode_type, self.city, self.state, self.location_type] {
-            out.push(b',');
-            out.extend_from_slice(part);
-        }
-        for coordinate in [self.latitude, self.longitude] {
-            out.push(b',');
-            if let Some(c) = coordinate {
-                let (buf, len) = c.format();
-                out.extend_from_slice(&buf[..len]);
-            }
-        }
-        out.push(b',');
-        if memchr::memchr(b',', self.location).is_some() {
-            out.push(b'"');
-            out.extend_from_slice(self.location);
-            out.push(b'"');
-        } else {
-            out.extend_from_slice(self.location);
-        }
-        out.extend_from_slice(if self.decommissioned { b",true\n" } else { b",false\n" });
-    }
-}
-
-/// Applies every rule to a row given a way to read its fields; reports every
-/// invalid field, not just the first.
-pub fn validate<'a>(field: impl Fn(Field) -> &'a [u8]) -> Result<Row<'a>, Vec<(Field, Invalid)>> {
-    let mut errors = Vec::new();
-    let mut check = |f: Field, result: Result<(), Invalid>| {
-        if let Err(e) = result {
-            errors.push((f, e));
-        }
-    };
-    let zipcode = feed::zipcode(field(Field::Zipcode));
-    check(Field::Zipcode, zipcode.map(drop));
-    let zipcode_type = field(Field::ZipcodeType);
-    check(Field::ZipcodeType, feed::zipcode_type(zipcode_type));
-    check(Field::City, feed::city(field(Field::City)));
-    check(Field::State, feed::state(field(Field::State)));
-    check(Field::LocationType, feed::location_type(field(Field::LocationType)));
-    let military = zipcode_type == b"MILITARY";
-    let coordinate = |value: &[u8], rule: fn(&[u8]) -> Result<feed::Hundredths, Invalid>| {
-        if value == feed::UNKNOWN {
-            if military { Ok(None) } else { Err(Invalid::UnknownOnlyForMilitary) }
-        } else {
-            rule(value).map(Some)
-        }
-    };
-    let latitude = coordinate(field(Field::Latitude), feed::latitude);
-    check(Field::Latitude, latitude.map(drop));
-    let longitude = coordinate(field(Field::Longitude), feed::longitude);
-    check(Field::Longitude, longitude.map(drop));
-    check(Field::Location, feed::location(field(Field::Location)));
-    let decommissioned = feed::decommissioned(field(Field::Decommissioned));
-    check(Field::Decommissioned, decommissioned.map(drop));
-    match (zipcode, latitude, longitude, decommissioned) {
-        (Ok(zipcode), Ok(latitude), Ok(longitude), Ok(decommissioned)) if errors.is_empty() => Ok(Row {
-            zipcode,
-            zipcode_type,
-            city: field(Field::City),
-            state: field(Field::State),
-            location_type: field(Field::LocationType),
-            latitude,
-            longitude,
-            location: field(Field::Location),
-            decommissioned,
-        }),
-        _ => Err(errors),
-    }
 }

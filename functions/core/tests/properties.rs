@@ -27,7 +27,7 @@ proptest! {
         let mut input = if with_header { HEADER.as_bytes().to_vec() } else { Vec::new() };
         input.extend_from_slice(&bytes);
         let limits = Limits { max_line_bytes: 256, ..Limits::default() };
-        let _ = transform(&input[..], Vec::new(), Vec::new(), &limits);
+        let _ = transform(zipcodes(), &input[..], Vec::new(), Vec::new(), &limits);
     }
 
     #[test]
@@ -35,7 +35,7 @@ proptest! {
         let end = if crlf { "\r\n" } else { "\n" };
         let input = format!("{}{}{end}", HEADER.trim_end(), end) + &lines.join(end);
         let (mut accepted, mut rejects) = (Vec::new(), Vec::new());
-        let summary = match transform(input.as_bytes(), &mut accepted, &mut rejects, &Limits::default()) {
+        let summary = match transform(zipcodes(), input.as_bytes(), &mut accepted, &mut rejects, &Limits::default()) {
             Ok(s) => s,
             Err(failure) => {
                 // Only a file of nothing but an empty last line has no rows.
@@ -52,6 +52,7 @@ proptest! {
 
 /// Hostile files from the reliability issue: each gets a clear per-file outcome.
 mod hostile {
+    use super::zipcodes;
     use zipster_core::{FileError, Limits, transform};
 
     const HEADER: &str = super::HEADER;
@@ -60,7 +61,8 @@ mod hostile {
     fn a_ten_megabyte_single_line_is_refused_with_its_line_number() {
         let mut input = HEADER.as_bytes().to_vec();
         input.extend(std::iter::repeat_n(b'A', 10 * 1024 * 1024));
-        let failure = transform(&input[..], Vec::new(), Vec::new(), &Limits::default()).expect_err("refused");
+        let failure =
+            transform(zipcodes(), &input[..], Vec::new(), Vec::new(), &Limits::default()).expect_err("refused");
         assert!(matches!(failure.error, FileError::LineTooLong { line: 2, limit: 65536 }), "{}", failure.error);
         assert_eq!(failure.to_string(), "line 2 is longer than 65536 bytes (the limit for one line)");
     }
@@ -71,7 +73,8 @@ mod hostile {
         input.extend(std::iter::repeat_n(b'\n', 1_000_000));
         input.extend_from_slice(b"06883,STANDARD,WESTON,CT,PRIMARY,41.2,-73.38,NA-US-CT-WESTON,FALSE\n");
         let mut rejects = Vec::new();
-        let summary = transform(&input[..], Vec::new(), &mut rejects, &Limits::default()).expect("accepted");
+        let summary =
+            transform(zipcodes(), &input[..], Vec::new(), &mut rejects, &Limits::default()).expect("accepted");
         assert_eq!(summary.blank, 1_000_000);
         assert_eq!(summary.accepted, 1);
         assert_eq!(rejects.iter().filter(|b| **b == b'\n').count(), 1_000_000);
@@ -84,7 +87,8 @@ mod hostile {
         for _ in 0..100_000 {
             input.extend_from_slice(b"06883,STANDARD,WESTON,CT,PRIMARY,41.2,-73.38,NA-US-CT-WESTON,FALSE\n");
         }
-        let failure = transform(&input[..], Vec::new(), Vec::new(), &Limits::default()).expect_err("refused");
+        let failure =
+            transform(zipcodes(), &input[..], Vec::new(), Vec::new(), &Limits::default()).expect_err("refused");
         assert!(matches!(failure.error, FileError::UnclosedQuote { line: 2 }), "{}", failure.error);
     }
 
@@ -100,7 +104,7 @@ mod hostile {
                 fields[field] = format!("\"{}\"", attempt.replace('"', "\"\""));
                 let input = format!("{HEADER}{}\n", fields.join(","));
                 let (mut accepted, mut rejects) = (Vec::new(), Vec::new());
-                let summary = transform(input.as_bytes(), &mut accepted, &mut rejects, &Limits::default())
+                let summary = transform(zipcodes(), input.as_bytes(), &mut accepted, &mut rejects, &Limits::default())
                     .expect("file accepted");
                 // City and location allow `'` and `-`, so some attempts are valid text there:
                 // those are stored verbatim through parameterized statements (db tests).
@@ -112,4 +116,9 @@ mod hostile {
             }
         }
     }
+}
+
+/// The zip code feed's contract, as the functions have it compiled in.
+fn zipcodes() -> &'static zipster_contract::Contract {
+    &zipster_core::feeds::builtin(zipster_core::feeds::ZIPCODES).expect("the zip code feed").contract
 }

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use sqlx::MySqlPool;
 use zipster_aws::handler::ErrorKind;
 use zipster_aws::memory::{MemoryNotify, MemoryStorage};
-use zipster_core::feed::OUTPUT_HEADER;
 use zipster_db::connect::{Limits, lazy_pool, parse_url};
+use zipster_db::rows::OUTPUT_HEADER;
 use zipster_db::testing::TestDb;
 use zipster_load::{Config, Loader};
 

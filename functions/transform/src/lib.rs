@@ -1,5 +1,6 @@
-//! The transform handler: for each input object an event names, stream it through
-//! [`zipster_core::transform`] and publish the results. Generic over [`Storage`] and
+//! The transform handler: for each input object an event names, find its feed by the
+//! key ([`Catalog::route`]), stream it through [`zipster_core::transform`] with the
+//! feed's contract and publish the results. Generic over [`Storage`] and
 //! [`Notify`], so it is tested with in-memory fakes.
 //!
 //! Order matters: the rejects report and summary go to the errors bucket first and
@@ -14,7 +15,8 @@ use zipster_aws::config::{ConfigError, Env};
 use zipster_aws::handler::{ErrorKind, ResultError, SeveralObjects, for_each_object, objects_result, publish_summary};
 use zipster_aws::{Notify, Storage, StorageError};
 use zipster_core::event::{ObjectRef, object_refs};
-use zipster_core::{Limits, Summary};
+use zipster_core::feeds::{Catalog, Feed};
+use zipster_core::{FileError, Limits, Summary};
 
 /// Where outputs go, read from the function's environment.
 #[derive(Debug, Clone)]
@@ -26,11 +28,14 @@ pub struct Config {
     pub limits: Limits,
     /// Scratch space for the input and outputs (Lambda's writable `/tmp`).
     pub work_dir: PathBuf,
+    /// The feed of keys under no feed's prefix (`DEFAULT_FEED`, from stages.toml);
+    /// without one, such a key is refused.
+    pub default_feed: Option<String>,
 }
 
 impl Config {
     /// Reads `STAGING_BUCKET`, `ERRORS_BUCKET`, `TRANSFORM_TOPIC_ARN`, and optionally
-    /// `ALERTS_TOPIC_ARN`, `MAX_LINE_BYTES`, `MAX_INPUT_BYTES`, `WORK_DIR`.
+    /// `ALERTS_TOPIC_ARN`, `MAX_LINE_BYTES`, `MAX_INPUT_BYTES`, `WORK_DIR`, `DEFAULT_FEED`.
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env::new(var);
         let defaults = Limits::default();
@@ -45,6 +50,7 @@ impl Config {
                 max_input_bytes: env.bytes("MAX_INPUT_BYTES", defaults.max_input_bytes)?,
             },
             work_dir: env.raw("WORK_DIR").map_or_else(std::env::temp_dir, PathBuf::from),
+            default_feed: env.optional("DEFAULT_FEED"),
         })
     }
 }
@@ -105,6 +111,9 @@ pub enum Status {
     Staged,
     /// The whole file was refused; nothing was staged.
     Refused,
+    /// Read through, but more rows were rejected than the feed's thresholds allow;
+    /// the reports are written, nothing was staged.
+    Halted,
 }
 
 pub async fn handle<S: Storage, N: Notify>(
@@ -132,6 +141,10 @@ pub async fn handle<S: Storage, N: Notify>(
 struct Report<'a> {
     input: &'a str,
     version_id: Option<&'a str>,
+    /// The feed and the SHA-256 of the contract the file was transformed with (absent
+    /// when no feed claimed the key).
+    feed: Option<&'a str>,
+    contract: Option<&'a str>,
     status: Status,
     summary: &'a Summary,
 }
@@ -151,22 +164,38 @@ async fn transform_object<S: Storage, N: Notify>(
     let (input_path, accepted_path, rejects_path, summary_path) =
         (dir.join("input.csv"), dir.join("accepted.csv"), dir.join("rejects.jsonl"), dir.join("summary.json"));
 
-    let transformed = match storage.download(object, &input_path, config.limits.max_input_bytes).await {
-        Ok(_) => run_transform(&input_path, &accepted_path, &rejects_path, config.limits).await?,
-        Err(StorageError::TooLarge { size, limit, .. }) => {
-            std::fs::write(&rejects_path, b"").map_err(|source| scratch_error(&dir, source))?;
-            Err(Summary {
-                error: Some(format!("the file is {size} bytes, over the limit of {limit} bytes for one invocation")),
-                ..Summary::default()
-            })
-        }
-        Err(e) => return Err(e.into()),
+    let refused = |error: String, error_type: &str| {
+        std::fs::write(&rejects_path, b"").map_err(|source| scratch_error(&dir, source))?;
+        Ok::<_, HandlerError>((
+            Status::Refused,
+            Summary { error: Some(error), error_type: Some(error_type.to_owned()), ..Summary::default() },
+        ))
     };
-    let (status, summary) = match transformed {
-        Ok(summary) => (Status::Staged, summary),
-        Err(summary) => (Status::Refused, summary),
+    // The catalog is compiled in and checked by the tests: an error here is a bad build,
+    // reported per file like any refusal rather than crashing every invocation.
+    let feed = Catalog::builtin()
+        .map_err(ToString::to_string)
+        .and_then(|catalog| catalog.route(&object.key, config.default_feed.as_deref()).map_err(|e| e.to_string()));
+    let (status, summary) = match &feed {
+        Err(why) => refused(why.clone(), "unrouted-key")?,
+        Ok(feed) => match storage.download(object, &input_path, config.limits.max_input_bytes).await {
+            Ok(_) => run_transform(feed, &input_path, &accepted_path, &rejects_path, config.limits).await?,
+            Err(StorageError::TooLarge { size, limit, .. }) => refused(
+                format!("the file is {size} bytes, over the limit of {limit} bytes for one invocation"),
+                "source-error",
+            )?,
+            Err(e) => return Err(e.into()),
+        },
     };
-    let report = Report { input: &input, version_id: object.version_id.as_deref(), status, summary: &summary };
+    let feed = feed.ok();
+    let report = Report {
+        input: &input,
+        version_id: object.version_id.as_deref(),
+        feed: feed.map(|f| f.name.as_str()),
+        contract: feed.map(|f| f.hash.as_str()),
+        status,
+        summary: &summary,
+    };
     // Through a `Value`, whose keys are sorted, as the report has always been written.
     let report = zipster_aws::handler::to_json("summary report", &report)?;
     let report = serde_json::to_vec_pretty(&report).map_err(|source| ResultError { what: "summary report", source })?;
@@ -191,27 +220,31 @@ async fn transform_object<S: Storage, N: Notify>(
     tracing::info!(input = %outcome.input, status = ?outcome.status, accepted = outcome.summary.accepted,
         rejected = outcome.summary.rejected, blank = outcome.summary.blank, "transformed");
     publish_summary(notify, &config.topic_arn, "Zipster transform", &message).await;
-    if status == Status::Refused {
+    if status != Status::Staged {
         alert(notify, config, &message).await;
     }
     Ok(outcome)
 }
 
 /// The CPU-bound pass runs on a blocking thread so the runtime stays responsive.
-/// `Err` carries the summary of a refused file.
 async fn run_transform(
+    feed: &'static Feed,
     input: &Path,
     accepted: &Path,
     rejects: &Path,
     limits: Limits,
-) -> Result<Result<Summary, Summary>, HandlerError> {
+) -> Result<(Status, Summary), HandlerError> {
     let (input, accepted, rejects) = (input.to_path_buf(), accepted.to_path_buf(), rejects.to_path_buf());
     let dir = input.parent().map(Path::to_path_buf).unwrap_or_default();
-    let result = tokio::task::spawn_blocking(move || -> std::io::Result<Result<Summary, Summary>> {
+    let result = tokio::task::spawn_blocking(move || -> std::io::Result<(Status, Summary)> {
         let reader = std::fs::File::open(&input)?;
         let accepted = std::fs::File::create(&accepted)?;
         let rejects = std::fs::File::create(&rejects)?;
-        Ok(zipster_core::transform(reader, accepted, rejects, &limits).map_err(|failure| failure.summary))
+        Ok(match zipster_core::transform(&feed.contract, reader, accepted, rejects, &limits) {
+            Ok(summary) => (Status::Staged, summary),
+            Err(failure) if matches!(failure.error, FileError::Halted(_)) => (Status::Halted, failure.summary),
+            Err(failure) => (Status::Refused, failure.summary),
+        })
     })
     .await
     .map_err(|join| scratch_error(&dir, std::io::Error::other(join.to_string())))?;
@@ -230,6 +263,13 @@ pub fn headline(outcome: &Outcome) -> String {
             "Zipster transform REFUSED {}: {}. Nothing was staged. Report: {}",
             outcome.input,
             error.as_deref().unwrap_or("unknown error"),
+            outcome.outputs.summary,
+        ),
+        (Status::Halted, error) => format!(
+            "Zipster transform HALTED {}: {}. Rejects: {}. Report: {}",
+            outcome.input,
+            error.as_deref().unwrap_or("unknown error"),
+            outcome.outputs.rejects,
             outcome.outputs.summary,
         ),
         (Status::Staged, _) => format!(

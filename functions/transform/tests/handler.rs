@@ -17,6 +17,7 @@ fn config(dir: &Path) -> Config {
         alerts_topic_arn: Some("arn:topic:alerts".into()),
         limits: Limits::default(),
         work_dir: dir.to_path_buf(),
+        default_feed: Some("zipcodes".into()),
     }
 }
 
@@ -42,7 +43,14 @@ async fn direct_event_stages_accepted_rows_and_reports_rejects() {
     assert_eq!(result["objects"][0]["status"], "staged");
     let staged = storage.get("staging", key).expect("staged object");
     let mut expected_rows = Vec::new();
-    zipster_core::transform(&input[..], &mut expected_rows, Vec::new(), &Limits::default()).expect("transform");
+    zipster_core::transform(
+        &zipster_core::feeds::builtin(zipster_core::feeds::ZIPCODES).expect("the zip code feed").contract,
+        &input[..],
+        &mut expected_rows,
+        Vec::new(),
+        &Limits::default(),
+    )
+    .expect("transform");
     assert_eq!(staged.body, expected_rows);
     let rejects = storage.get("errors", &format!("{key}.rejects.jsonl")).expect("rejects");
     assert_eq!(String::from_utf8_lossy(&rejects.body).lines().count(), 5);
@@ -52,6 +60,9 @@ async fn direct_event_stages_accepted_rows_and_reports_rejects() {
     assert_eq!(summary["summary"]["accepted"], 9);
     assert_eq!(summary["summary"]["rejected"], 5);
     assert_eq!(summary["version_id"], "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY");
+    let zipcodes = zipster_core::feeds::builtin("zipcodes").expect("the zip code feed");
+    assert_eq!(summary["feed"], "zipcodes");
+    assert_eq!(summary["contract"], zipcodes.hash.as_str());
     // The input is untouched.
     assert_eq!(storage.get("zipster-dev-input", key).expect("input").body, input);
 
@@ -116,6 +127,33 @@ async fn refused_file_stages_nothing_and_alerts() {
     );
     assert_eq!(result["objects"][0]["outputs"]["staged"], Value::Null);
     assert_eq!(result["objects"][0]["outputs"]["summary"], report.as_str());
+}
+
+#[tokio::test]
+async fn a_key_no_feed_claims_is_refused_with_the_feeds_listed_when_the_stage_has_no_default() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = MemoryStorage::default();
+    let notify = MemoryNotify::default();
+    let key = "incoming/zip codes été+1.csv";
+    storage.put("zipster-dev-input", key, testdata("zipcodes/sample.csv"));
+    let mut config = config(dir.path());
+    config.default_feed = None;
+
+    let result = handle(event("s3-put.json"), &storage, &notify, &config).await.expect("handled");
+
+    assert_eq!(result["objects"][0]["status"], "refused");
+    assert!(storage.get("staging", key).is_none());
+    let summary: Value =
+        serde_json::from_slice(&storage.get("errors", &format!("{key}.summary.json")).expect("summary").body)
+            .expect("JSON");
+    assert_eq!(summary["summary"]["error_type"], "unrouted-key");
+    assert_eq!(summary["feed"], Value::Null);
+    let error = summary["summary"]["error"].as_str().expect("an error");
+    assert!(error.contains("zipcodes/… → zipcodes"), "{error}");
+    let alert = notify.published().into_iter().find(|p| p.topic_arn == "arn:topic:alerts").expect("an alert");
+    assert!(alert.message.contains("REFUSED") && alert.message.contains("no feed claims key"), "{}", alert.message);
+    // The input is untouched.
+    assert_eq!(storage.get("zipster-dev-input", key).expect("input").body, testdata("zipcodes/sample.csv"));
 }
 
 #[tokio::test]

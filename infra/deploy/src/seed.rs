@@ -65,8 +65,10 @@ pub async fn seed(options: SeedOptions, clients: &StageClients, ui: &mut dyn Ui)
 
     let input = std::fs::File::open(&options.file).with_context(|| format!("opening {}", options.file.display()))?;
     let mut accepted = Vec::new();
-    let summary = transform(std::io::BufReader::new(input), &mut accepted, std::io::sink(), &Limits::default())
-        .map_err(|failure| anyhow::anyhow!("{}: {failure}", options.file.display()))?;
+    let feed = zipster_core::feeds::builtin(zipster_core::feeds::ZIPCODES)?;
+    let summary =
+        transform(&feed.contract, std::io::BufReader::new(input), &mut accepted, std::io::sink(), &Limits::default())
+            .map_err(|failure| anyhow::anyhow!("{}: {failure}", options.file.display()))?;
     ui.step(&format!("{}: {} rows accepted, {} rejected", options.file.display(), summary.accepted, summary.rejected));
     let key = format!("seed/{}.csv", artifacts::sha256_hex(&accepted));
     let account = clients.account_id().await?;

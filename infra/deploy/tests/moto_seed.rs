@@ -53,7 +53,8 @@ async fn seed_db_uploads_the_transformed_seed_once_and_invokes_migrate_with_it()
     let object = clients.s3.get_object().bucket(&seeded.bucket).key(&seeded.key).send().await.unwrap();
     let body = object.body.collect().await.unwrap().into_bytes();
     let text = std::str::from_utf8(&body).unwrap();
-    assert_eq!(text.lines().next(), Some(zipster_core::feed::OUTPUT_HEADER.trim_end()));
+    let zipcodes = zipster_core::feeds::builtin(zipster_core::feeds::ZIPCODES).unwrap();
+    assert_eq!(text.lines().next(), Some(zipster_core::transform::output_header(&zipcodes.contract).as_str()));
     assert_eq!(text.lines().count() as u64, seeded.transform.accepted + 1);
 
     // Same seed, same key: nothing uploaded the second time.

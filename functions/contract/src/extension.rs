@@ -1,0 +1,274 @@
+//! Zipster's extensions to Table Schema: custom properties, namespaced `zipster:` as the
+//! spec recommends for custom properties, for what the standard does not say (see
+//! `feeds/README.md`, "Extensions"). Each is parsed and checked here, once, like the
+//! standard's properties: an unknown `zipster:` property is refused with its path.
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use crate::schema::{DescriptorError, FieldType, refuse};
+
+pub(crate) const PREFIX: &str = "zipster:";
+
+/// How a record with more or fewer cells than the header is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RaggedRows {
+    /// As frictionless: an `extra-cell` per extra cell, a `missing-cell` per missing one,
+    /// and the cells present validated.
+    #[default]
+    CellErrors,
+    /// One error for the row (`extra-cell` or `missing-cell`, field `row`), its cells not
+    /// validated: in a row that lost or gained a separator, every later cell is in the
+    /// wrong column, so their errors would only mislead.
+    OneError,
+}
+
+/// A file-level limit on rejects: over it, the file is halted (nothing staged).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Thresholds {
+    /// Largest share of data rows (rejected / (accepted + rejected)) that may be rejected.
+    pub max_rejected_ratio: Option<f64>,
+    /// Largest number of rejected rows.
+    pub max_rejected_count: Option<u64>,
+}
+
+impl Thresholds {
+    /// Why the counts break a threshold, if they do.
+    pub fn exceeded(&self, accepted: u64, rejected: u64) -> Option<String> {
+        if let Some(max) = self.max_rejected_count
+            && rejected > max
+        {
+            return Some(format!("{rejected} rows rejected, more than the feed's maximum of {max}"));
+        }
+        let rows = accepted + rejected;
+        if let Some(max) = self.max_rejected_ratio
+            && rows > 0
+        {
+            let ratio = rejected as f64 / rows as f64;
+            if ratio > max {
+                return Some(format!(
+                    "{rejected} of {rows} rows rejected ({:.1} %), more than the feed's maximum of {:.1} %",
+                    ratio * 100.0,
+                    max * 100.0
+                ));
+            }
+        }
+        None
+    }
+}
+
+/// The schema-level extensions.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SchemaExtensions {
+    pub case_insensitive_labels: bool,
+    pub ragged_rows: RaggedRows,
+    pub key_prefix: Option<String>,
+    pub thresholds: Thresholds,
+}
+
+pub(crate) fn schema(root: &Map<String, Value>) -> Result<SchemaExtensions, DescriptorError> {
+    let mut ext = SchemaExtensions::default();
+    for (key, value) in root.iter().filter(|(k, _)| k.starts_with(PREFIX)) {
+        let path = key.as_str();
+        match &key[PREFIX.len()..] {
+            "caseInsensitiveLabels" => ext.case_insensitive_labels = flag(value, path)?,
+            "raggedRows" => {
+                ext.ragged_rows = match value.as_str() {
+                    Some("cell-errors") => RaggedRows::CellErrors,
+                    Some("one-error") => RaggedRows::OneError,
+                    _ => return refuse(path, "must be \"cell-errors\" or \"one-error\""),
+                }
+            }
+            "keyPrefix" => match value.as_str() {
+                Some(p) if !p.is_empty() && !p.starts_with('/') => ext.key_prefix = Some(p.to_owned()),
+                _ => return refuse(path, "must be a non-empty key prefix, without a leading /"),
+            },
+            "thresholds" => ext.thresholds = thresholds(value, path)?,
+            _ => return refuse(path, unknown()),
+        }
+    }
+    Ok(ext)
+}
+
+fn thresholds(value: &Value, path: &str) -> Result<Thresholds, DescriptorError> {
+    let Some(o) = value.as_object() else {
+        return refuse(path, "must be an object with maxRejectedRatio and/or maxRejectedCount");
+    };
+    let mut t = Thresholds::default();
+    for (k, v) in o {
+        let p = format!("{path}.{k}");
+        match k.as_str() {
+            "maxRejectedRatio" => match v.as_f64() {
+                Some(r) if (0.0..=1.0).contains(&r) => t.max_rejected_ratio = Some(r),
+                _ => return refuse(p, "must be a number from 0 to 1"),
+            },
+            "maxRejectedCount" => match v.as_u64() {
+                Some(n) => t.max_rejected_count = Some(n),
+                None => return refuse(p, "must be a non-negative integer"),
+            },
+            _ => return refuse(p, "unsupported"),
+        }
+    }
+    Ok(t)
+}
+
+/// `zipster:requiredUnless`: a value is required unless another field's value is one of
+/// a list (the zip codes' `NA` coordinates, allowed only for `MILITARY` ones).
+#[derive(Debug, Clone)]
+pub(crate) struct RequiredUnless {
+    /// Resolved to the other field's index once every field is known.
+    pub field: usize,
+    pub field_name: String,
+    pub values: Vec<String>,
+}
+
+/// The field-level extensions.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FieldExtensions {
+    /// Header labels that also mean this field (the field's name always does).
+    pub labels: Vec<String>,
+    /// The lexical form a cell must have to be read as the type at all (XML Schema's
+    /// `pattern` facet, which constrains the lexical space of any type).
+    pub lexical: Option<(Regex, String)>,
+    /// A reason per check (`type`, `required`, a constraint's name, `decimals`) that
+    /// replaces the generic one, so that a feed's owners read their own words.
+    pub reasons: Vec<(String, String)>,
+    /// Normalization: left-pad a string to this many characters with this one.
+    pub pad_start: Option<(usize, char)>,
+    /// Normalization of a number: exactly this many decimals (more is an error, never rounded).
+    pub decimals: Option<u32>,
+    pub required_unless: Option<RequiredUnless>,
+}
+
+impl FieldExtensions {
+    pub(crate) fn reason(&self, check: &str) -> Option<&str> {
+        self.reasons.iter().find(|(k, _)| k == check).map(|(_, v)| v.as_str())
+    }
+}
+
+/// The checks a reason may be given for.
+const REASON_KEYS: [&str; 12] = [
+    "type",
+    "required",
+    "unique",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "enum",
+    "decimals",
+];
+
+pub(crate) fn field(
+    o: &Map<String, Value>,
+    path: &str,
+    type_name: &str,
+    kind: &FieldType,
+) -> Result<FieldExtensions, DescriptorError> {
+    let mut ext = FieldExtensions::default();
+    for (key, value) in o.iter().filter(|(k, _)| k.starts_with(PREFIX)) {
+        let p = format!("{path}.{key}");
+        match &key[PREFIX.len()..] {
+            "labels" => {
+                let Some(list) = value.as_array() else {
+                    return refuse(p, "must be an array of header labels");
+                };
+                for (i, label) in list.iter().enumerate() {
+                    match label.as_str() {
+                        Some(l) if !l.trim().is_empty() => ext.labels.push(l.trim().to_owned()),
+                        _ => return refuse(format!("{p}[{i}]"), "must be a non-empty string"),
+                    }
+                }
+            }
+            "lexicalPattern" => {
+                let Some(source) = value.as_str() else {
+                    return refuse(p, "must be a string");
+                };
+                let regex = Regex::new(&format!(r"\A(?:{source})\z")).map_err(|e| DescriptorError {
+                    path: p.clone(),
+                    message: format!("not a regular expression: {e}"),
+                })?;
+                ext.lexical = Some((regex, source.to_owned()));
+            }
+            "reasons" => {
+                let Some(map) = value.as_object() else {
+                    return refuse(p, "must be an object of check name to reason");
+                };
+                for (check, reason) in map {
+                    if !REASON_KEYS.contains(&check.as_str()) {
+                        return refuse(
+                            format!("{p}.{check}"),
+                            format!("not a check (one of {})", REASON_KEYS.join(", ")),
+                        );
+                    }
+                    match reason.as_str() {
+                        Some(r) if !r.trim().is_empty() => ext.reasons.push((check.clone(), r.to_owned())),
+                        _ => return refuse(format!("{p}.{check}"), "must be a non-empty string"),
+                    }
+                }
+            }
+            "padStart" => {
+                if type_name != "string" {
+                    return refuse(p, format!("does not apply to type \"{type_name}\""));
+                }
+                let Some(m) = value.as_object() else {
+                    return refuse(p, "must be {\"length\": N, \"with\": \"c\"}");
+                };
+                let length = m.get("length").and_then(Value::as_u64).and_then(|n| usize::try_from(n).ok());
+                let mut with = m.get("with").and_then(Value::as_str).map(|s| s.chars());
+                let pad = match (&mut with, m.len()) {
+                    (Some(chars), 2) => chars.next().filter(|_| chars.next().is_none()),
+                    _ => None,
+                };
+                match (length, pad) {
+                    (Some(n), Some(c)) if n <= 1024 => ext.pad_start = Some((n, c)),
+                    _ => return refuse(p, "must be {\"length\": N (at most 1024), \"with\": one character}"),
+                }
+            }
+            "decimals" => {
+                if !matches!(kind, FieldType::Number(f) if !f.integer) {
+                    return refuse(p, format!("does not apply to type \"{type_name}\""));
+                }
+                match value.as_u64() {
+                    Some(n) if n <= 30 => ext.decimals = Some(n as u32),
+                    _ => return refuse(p, "must be an integer from 0 to 30"),
+                }
+            }
+            "requiredUnless" => {
+                let Some(m) = value.as_object() else {
+                    return refuse(p, "must be {\"field\": NAME, \"in\": [values]}");
+                };
+                let name = m.get("field").and_then(Value::as_str);
+                let values = m.get("in").and_then(Value::as_array);
+                let (Some(name), Some(values), 2) = (name, values, m.len()) else {
+                    return refuse(p, "must be {\"field\": NAME, \"in\": [values]}");
+                };
+                let values = values
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| match v.as_str() {
+                        Some(s) => Ok(s.to_owned()),
+                        None => refuse(format!("{p}.in[{i}]"), "must be a string (the value as normalized)"),
+                    })
+                    .collect::<Result<_, _>>()?;
+                ext.required_unless = Some(RequiredUnless { field: usize::MAX, field_name: name.to_owned(), values });
+            }
+            _ => return refuse(p, unknown()),
+        }
+    }
+    Ok(ext)
+}
+
+fn flag(value: &Value, path: &str) -> Result<bool, DescriptorError> {
+    match value {
+        Value::Bool(b) => Ok(*b),
+        _ => refuse(path, "must be true or false"),
+    }
+}
+
+fn unknown() -> String {
+    "not a zipster extension (see feeds/README.md for those there are)".to_owned()
+}
