@@ -309,6 +309,8 @@ pub enum FuzzTarget {
     Transform,
     /// The S3/SNS event parsing both Lambdas share.
     Events,
+    /// Arbitrary feed descriptors (refused or accepted, never a panic), then a file under each.
+    Descriptor,
 }
 
 #[derive(Debug, Subcommand)]

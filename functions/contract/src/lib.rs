@@ -5,11 +5,13 @@
 //! is refused at load with its JSON path, never ignored.
 
 mod extension;
+mod infer;
 mod number;
 mod schema;
 mod temporal;
 mod validate;
 
 pub use extension::{RaggedRows, Thresholds};
+pub use infer::Inference;
 pub use schema::{Contract, DescriptorError, Field, FieldsMatch};
 pub use validate::{Error, ErrorType, Header, Record, Validator};

@@ -349,6 +349,14 @@ impl<'c> Validator<'c> {
         }
     }
 
+    /// The field a 0-based source column carries, if any.
+    pub fn column_field(&self, column: usize) -> Option<&'c Field> {
+        match self.header.columns.get(column)? {
+            Column::Field(f) => self.contract.fields.get(*f),
+            Column::Unread => None,
+        }
+    }
+
     /// Validates the record on `line` (as the caller counts lines, named in duplicates).
     pub fn validate(&mut self, line: u64, cells: &[&str], out: &mut Record) {
         self.validate_cells(line, cells.len(), |i| cells[i], out);
@@ -713,7 +721,7 @@ fn check(field: &Field, column: usize, cell: &str, value: &Logical<'_>, digits: 
             }
             (Check::Enum(values, shown), _) => {
                 let found = match (values, value) {
-                    (EnumValues::Strings(list), Logical::Text(s)) => list.iter().any(|v| v == s),
+                    (EnumValues::Strings(set), Logical::Text(s)) => set.contains(*s),
                     (EnumValues::Numbers(list), Logical::Number(h)) => {
                         list.iter().any(|v| number::compare(*h, digits, v) == Some(Equal))
                     }

@@ -221,10 +221,30 @@ impl FieldSplitter {
         self.ranges.len()
     }
 
-    /// Field `i` of the record last split (the same `record` must be passed).
+    /// The bytes the fields of the record last split live in, as text when they are
+    /// UTF-8: one check for the whole record instead of one per field. Fields are then
+    /// [`Self::range`]s of it.
+    pub fn text<'a>(&'a self, record: &'a [u8]) -> Option<&'a str> {
+        let bytes = if self.quoted {
+            let used = self.ranges.last().map_or(0, |r| r.1);
+            &self.unquoted[..used]
+        } else {
+            record
+        };
+        std::str::from_utf8(bytes).ok()
+    }
+
+    /// Where field `i` lies in [`Self::text`] (`(0, 0)`, empty, beyond the last field).
+    pub fn range(&self, i: usize) -> (usize, usize) {
+        self.ranges.get(i).copied().unwrap_or_default()
+    }
+
+    /// Field `i` of the record last split (the same `record` must be passed); empty
+    /// beyond the last field, so a caller's off-by-one is a wrong value, not a crash.
     pub fn field<'a>(&'a self, record: &'a [u8], i: usize) -> &'a [u8] {
-        let (start, end) = self.ranges[i];
-        if self.quoted { &self.unquoted[start..end] } else { &record[start..end] }
+        let (start, end) = self.range(i);
+        let bytes = if self.quoted { &self.unquoted[..] } else { record };
+        bytes.get(start..end).unwrap_or_default()
     }
 }
 

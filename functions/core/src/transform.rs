@@ -288,20 +288,32 @@ impl<A: Write, J: Write> Rows<A, J> {
         self.splitter.split_known(raw, quoted);
         let splitter = &self.splitter;
         let count = splitter.len();
-        // The cells of a valid UTF-8 record (nearly all) are valid too: they are split at
-        // ASCII separators, and unquoting removes only ASCII quotes.
-        let text = std::str::from_utf8(raw).is_ok();
-        let lossy: Vec<std::borrow::Cow<'_, str>> = if text {
-            Vec::new()
-        } else {
-            (0..count).map(|i| String::from_utf8_lossy(splitter.field(raw, i))).collect()
+        // One UTF-8 check for the whole record (nearly every record passes); its fields are
+        // split at ASCII separators, so each is a slice of it on character boundaries.
+        let text = splitter.text(raw);
+        let lossy: Vec<std::borrow::Cow<'_, str>> = match text {
+            Some(_) => Vec::new(),
+            None => (0..count).map(|i| String::from_utf8_lossy(splitter.field(raw, i))).collect(),
         };
-        let cell = |i: usize| match lossy.get(i) {
-            Some(cell) => cell.as_ref(),
-            None => std::str::from_utf8(splitter.field(raw, i)).unwrap_or_default(),
+        let cell = |i: usize| match text {
+            Some(text) => {
+                let (start, end) = splitter.range(i);
+                text.get(start..end).unwrap_or_default()
+            }
+            None => lossy.get(i).map_or("", |cell| cell.as_ref()),
         };
+        let text = text.is_some();
         validator.validate_cells(line, count, cell, &mut self.record);
-        if self.record.is_valid() {
+        // A cell that is not text is an error even where the contract reads anything: its
+        // replacement characters must not reach the table as if they were the data.
+        let not_text: Vec<(usize, &str)> = match text {
+            true => Vec::new(),
+            false => (0..count)
+                .filter(|&i| std::str::from_utf8(splitter.field(raw, i)).is_err())
+                .filter_map(|i| validator.column_field(i).map(|f| (i, f.name())))
+                .collect(),
+        };
+        if self.record.is_valid() && not_text.is_empty() {
             for f in 0..contract.fields().len() {
                 if f > 0 {
                     self.out.push(b',');
@@ -318,25 +330,30 @@ impl<A: Write, J: Write> Rows<A, J> {
             }
             return Ok(());
         }
-        let mut errors: Vec<ErrorJson<'_>> = Vec::with_capacity(self.record.errors().len());
+        // Each error with the column it is about, to keep the report in column order.
+        let mut errors: Vec<(usize, ErrorJson<'_>)> = Vec::with_capacity(self.record.errors().len());
         for e in self.record.errors() {
             let field = if e.field.is_empty() { "row" } else { e.field.as_str() };
-            let not_text = !text && e.column.is_some_and(|c| std::str::from_utf8(splitter.field(raw, c - 1)).is_err());
-            if not_text {
+            let column = e.column.map_or(usize::MAX, |c| c - 1);
+            if not_text.iter().any(|(i, _)| *i == column) {
                 // One error per cell that is not text: its bytes cannot be read as the type.
-                if errors.iter().any(|done| done.field == field && done.reason == NOT_UTF8) {
-                    continue;
+                if !errors.iter().any(|(c, _)| *c == column) {
+                    let error =
+                        ErrorJson { field, kind: ErrorType::TypeError.as_str(), value: &e.value, reason: NOT_UTF8 };
+                    errors.push((column, error));
                 }
-                errors.push(ErrorJson {
-                    field,
-                    kind: ErrorType::TypeError.as_str(),
-                    value: &e.value,
-                    reason: NOT_UTF8,
-                });
             } else {
-                errors.push(ErrorJson { field, kind: e.kind.as_str(), value: &e.value, reason: &e.reason });
+                errors.push((column, ErrorJson { field, kind: e.kind.as_str(), value: &e.value, reason: &e.reason }));
             }
         }
+        for &(i, field) in &not_text {
+            if !errors.iter().any(|(c, _)| *c == i) {
+                let value = lossy.get(i).map_or("", |cell| cell.as_ref());
+                errors.push((i, ErrorJson { field, kind: ErrorType::TypeError.as_str(), value, reason: NOT_UTF8 }));
+            }
+        }
+        errors.sort_by_key(|(column, _)| *column);
+        let errors: Vec<ErrorJson<'_>> = errors.into_iter().map(|(_, e)| e).collect();
         if errors.len() == 1 && errors[0].kind == ErrorType::BlankRow.as_str() {
             self.summary.blank += 1;
         } else {
@@ -363,10 +380,20 @@ pub fn output_header(contract: &Contract) -> String {
     String::from_utf8_lossy(&line).into_owned()
 }
 
+/// Bytes that make a CSV cell need quotes.
+static NEEDS_QUOTES: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b',' as usize] = true;
+    table[b'"' as usize] = true;
+    table[b'\n' as usize] = true;
+    table[b'\r' as usize] = true;
+    table
+};
+
 /// Appends a value as one CSV cell, quoted (quotes doubled) only when it must be.
 fn write_cell(out: &mut Vec<u8>, value: &str) {
     let bytes = value.as_bytes();
-    if bytes.iter().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
+    if bytes.iter().any(|&b| NEEDS_QUOTES[usize::from(b)]) {
         out.push(b'"');
         for &b in bytes {
             if b == b'"' {

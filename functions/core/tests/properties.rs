@@ -122,3 +122,36 @@ mod hostile {
 fn zipcodes() -> &'static zipster_contract::Contract {
     &zipster_core::feeds::builtin(zipster_core::feeds::ZIPCODES).expect("the zip code feed").contract
 }
+
+/// Cells that are not UTF-8, under a contract that would read anything.
+mod not_text {
+    use zipster_contract::Contract;
+    use zipster_core::{Limits, transform};
+
+    fn run(descriptor: &str, input: &[u8]) -> (String, zipster_core::Summary) {
+        let contract = Contract::from_json(descriptor).expect("a contract");
+        let (mut accepted, mut rejects) = (Vec::new(), Vec::new());
+        let summary = transform(&contract, input, &mut accepted, &mut rejects, &Limits::default()).expect("read");
+        (String::from_utf8(rejects).expect("UTF-8 report"), summary)
+    }
+
+    #[test]
+    fn a_cell_that_is_not_text_is_rejected_even_where_any_value_is_valid() {
+        let (rejects, summary) =
+            run(r#"{"fields": [{"name": "a"}, {"name": "b", "type": "string"}]}"#, b"a,b\nok,\xffx\n");
+        assert_eq!((summary.accepted, summary.rejected), (0, 1));
+        assert!(
+            rejects.contains(r#"{"field":"b","type":"type-error","value":"�x","reason":"not valid UTF-8"}"#),
+            "{rejects}"
+        );
+    }
+
+    #[test]
+    fn a_short_record_that_is_not_text_names_its_missing_cells_and_does_not_crash() {
+        // Found by the descriptor fuzz target: a missing cell's column is beyond the record.
+        let (rejects, summary) = run(r#"{"fields": [{"name": "a"}, {"name": "b"}]}"#, b"a,b\n\xff\n");
+        assert_eq!(summary.rejected, 1);
+        assert!(rejects.contains(r#""field":"a","type":"type-error""#), "{rejects}");
+        assert!(rejects.contains(r#""field":"b","type":"missing-cell""#), "{rejects}");
+    }
+}
