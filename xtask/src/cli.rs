@@ -21,7 +21,7 @@ pub struct Cli {
 /// The help's sections, each command in exactly one (a test checks).
 pub const GROUPS: [(&str, &[&str]); 3] = [
     ("Pipeline", &["local", "transform", "feed", "seed-db", "near"]),
-    ("Stage", &["bootstrap", "build", "deploy", "diff", "destroy"]),
+    ("Stage", &["bootstrap", "build", "deploy", "diff", "destroy", "put", "status", "logs", "redrive", "drift"]),
     ("Development", &["ci", "synth", "lint", "template-diff", "fuzz", "bench", "tools"]),
 ];
 
@@ -48,6 +48,16 @@ pub enum Command {
     Diff(StageArgs),
     /// Delete the stage's stack, keeping its data (buckets, volume snapshot) unless --purge-data.
     Destroy(DestroyArgs),
+    /// Upload a file to the stage's input bucket and follow it through transform and load.
+    Put(PutArgs),
+    /// The stage's recent files with their outcomes, the on-failure queue and the alarms; or one file's story.
+    Status(StatusArgs),
+    /// The stage's function logs, interleaved by time (`--follow` to keep reading).
+    Logs(LogsArgs),
+    /// Invoke the functions again with the events waiting in the stage's on-failure queue.
+    Redrive(RedriveArgs),
+    /// CloudFormation drift detection on the stage's stack: what was changed outside it.
+    Drift(StageArgs),
     /// The whole test suite, as CI runs it (installs or starts what it needs first).
     Ci,
     /// Write infra/templates/<stage>.json for every stage in infra/stages.toml.
@@ -80,7 +90,12 @@ impl Command {
             | Self::Build(_)
             | Self::Deploy(_)
             | Self::Diff(_)
-            | Self::Destroy(_) => true,
+            | Self::Destroy(_)
+            | Self::Put(_)
+            | Self::Status(_)
+            | Self::Logs(_)
+            | Self::Redrive(_)
+            | Self::Drift(_) => true,
             Self::Bench(bench) => !matches!(bench, Bench::Transform),
             Self::Ci
             | Self::Transform(_)
@@ -234,6 +249,68 @@ pub struct StageArgs {
     pub stage: String,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PutArgs {
+    /// A stage of infra/stages.toml (`local`: the running local stage).
+    #[arg(long)]
+    pub stage: String,
+    /// The CSV file to upload.
+    pub file: PathBuf,
+    /// The object key in the input bucket (default: the file's name).
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Only upload; do not follow the file.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// How long to follow before giving up (`90s`, `5m`, `1h`).
+    #[arg(long, default_value = "5m")]
+    pub timeout: String,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// A stage of infra/stages.toml (`local`: the running local stage).
+    #[arg(long)]
+    pub stage: String,
+    /// One input key: its whole story.
+    pub key: Option<String>,
+    /// How many recent files to list.
+    #[arg(long, default_value_t = 20)]
+    pub last: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// A stage of infra/stages.toml (`local`: the running local stage).
+    #[arg(long)]
+    pub stage: String,
+    /// Only this function's logs (transform, load, migrate).
+    #[arg(long)]
+    pub function: Option<String>,
+    /// How far back to start (`10m`, `1h`, `2d`).
+    #[arg(long, default_value = "1h")]
+    pub since: String,
+    /// Keep reading new lines until Ctrl-C.
+    #[arg(long)]
+    pub follow: bool,
+    /// Only lines containing this text.
+    #[arg(long)]
+    pub filter: Option<String>,
+    /// The raw JSON lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RedriveArgs {
+    /// A stage of infra/stages.toml (`local`: the running local stage).
+    #[arg(long)]
+    pub stage: String,
+    /// List what would be re-driven; invoke and delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

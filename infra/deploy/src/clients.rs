@@ -24,6 +24,10 @@ pub struct StageClients {
     pub region: String,
     /// An endpoint set in the configuration (`AWS_ENDPOINT_URL`, moto), if any.
     pub endpoint: Option<String>,
+    /// What the clients were built from, so that a crate needing one more client
+    /// (zipster-operate's CloudWatch Logs) builds it the same way, without this crate
+    /// compiling it.
+    pub config: aws_config::SdkConfig,
 }
 
 impl StageClients {
@@ -66,6 +70,7 @@ impl StageClients {
             ec2: crate::ec2::Ec2::from_config(config, region),
             region: region.to_owned(),
             endpoint: config.endpoint_url().map(str::to_owned),
+            config: config.clone(),
         }
     }
 

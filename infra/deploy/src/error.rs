@@ -16,6 +16,8 @@ pub fn service_of<E>() -> &'static str {
 
 /// Where the SDK sends a service's requests when no endpoint is configured.
 pub fn default_endpoint(service: &str, region: &str) -> String {
+    // The one client whose crate is not named after its endpoint.
+    let service = if service == "cloudwatchlogs" { "logs" } else { service };
     format!("https://{service}.{region}.amazonaws.com")
 }
 

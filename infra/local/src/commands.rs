@@ -56,38 +56,11 @@ pub async fn up(root: &Path, args: &Up) -> Result<()> {
             .await?;
     let result = send(&stage, &file, None).await;
     if result.is_ok() && args.serve {
-        eprintln!("local: serving; send more with `cargo xtask local put FILE` from another terminal; Ctrl-C stops");
+        eprintln!(
+            "local: serving; send more with `cargo xtask put --stage local FILE` from another terminal; Ctrl-C stops"
+        );
         tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
     }
-    stage.stop().await?;
-    result
-}
-
-/// Sends another file through the running local stage.
-pub async fn put(root: &Path, file: &Path, key: Option<String>) -> Result<()> {
-    let stage = running_stage(root).await?;
-    let result = send(&stage, file, key).await;
-    stage.stop().await?;
-    result
-}
-
-/// Invokes the functions again with the events waiting in the on-failure queue.
-pub async fn redrive(root: &Path) -> Result<()> {
-    let stage = running_stage(root).await?;
-    let queue = stage.stack.functions.iter().find_map(|f| f.on_failure_queue.clone());
-    let result = match queue {
-        Some(queue) => stage.service.redrive(&queue).await.map(|deliveries| {
-            for d in &deliveries {
-                let verdict = if d.succeeded() { "succeeded" } else { "failed again (back in the queue)" };
-                println!("{} {}: {verdict} after {} attempt(s)", d.function, d.request_id, d.attempts.len());
-            }
-            println!("{} event(s) re-driven", deliveries.len());
-        }),
-        None => {
-            println!("no function has an on-failure queue");
-            Ok(())
-        }
-    };
     stage.stop().await?;
     result
 }
@@ -114,13 +87,19 @@ pub async fn burst(root: &Path, files: usize) -> Result<()> {
     result
 }
 
-/// The stage that `local` set up before, without rebuilding or redeploying.
-async fn running_stage(root: &Path) -> Result<LocalStage> {
+/// The moto endpoint and database of the stage that `local` set up before.
+pub fn running() -> Result<(String, String)> {
     let state = local_state::load();
     let (Some(moto), Some(database_url)) = (state.moto.filter(Daemon::alive), state.database_url) else {
         bail!("the local stage is not running; start it with `cargo xtask local`");
     };
-    let endpoint = format!("http://127.0.0.1:{}", moto.port);
+    Ok((zipster_tools::moto::endpoint(moto.port), database_url))
+}
+
+/// The stage that `local` set up before, its Lambda service running in this process
+/// (the bootstraps built if stale), without redeploying.
+pub async fn running_stage(root: &Path) -> Result<LocalStage> {
+    let (endpoint, database_url) = running()?;
     let bootstraps = pipeline::host_bootstraps(&build_bootstraps(root)?);
     let stack_name = deploy::stack_name(root)?;
     LocalStage::start(Options::new(&endpoint, &stack_name, &database_url, bootstraps, function::terminal_logs())).await
@@ -139,7 +118,7 @@ async fn send(stage: &LocalStage, file: &Path, key: Option<String>) -> Result<()
     match trace.outcome {
         pipeline::Outcome::Loaded | pipeline::Outcome::Refused => Ok(()),
         pipeline::Outcome::Failed => {
-            bail!("the file failed every retry; see the alerts above and `cargo xtask local redrive`")
+            bail!("the file failed every retry; see the alerts above and `cargo xtask redrive --stage local`")
         }
         pipeline::Outcome::TimedOut => bail!("the file was not through within 300 s"),
     }

@@ -14,6 +14,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
+use crate::cloudwatch::LogShipper;
 use crate::runtime_api::{Reply, RuntimeApi};
 
 /// Everything needed to run one function locally.
@@ -34,9 +35,13 @@ pub struct FunctionSpec {
 /// Where function log lines go; each line arrives already prefixed.
 pub type LogSink = Arc<dyn Fn(&str) + Send + Sync>;
 
-/// Log lines to the terminal (stderr), as `cargo lambda watch` does.
+/// Log lines to the terminal (stderr), as `cargo lambda watch` does; a JSON line
+/// (`LogFormat: JSON`, as the template sets) read as `LEVEL message key=value…`.
 pub fn terminal_logs() -> LogSink {
-    Arc::new(|line| eprintln!("{line}"))
+    Arc::new(|line| match line.split_once(" | ") {
+        Some((prefix, message)) => eprintln!("{prefix} | {}", zipster_operate::logs::render_message(message)),
+        None => eprintln!("{line}"),
+    })
 }
 
 /// How one invocation ended.
@@ -102,12 +107,20 @@ pub struct Function {
     logs: LogSink,
     process: Option<Process>,
     tail: Tail,
+    /// Where its output also goes: its CloudWatch log group, a stream per process.
+    cloudwatch: Option<LogShipper>,
 }
 
 impl Function {
     pub async fn new(spec: FunctionSpec, logs: LogSink) -> Result<Self> {
         let api = RuntimeApi::start(&spec.arn).await.context("starting the local Lambda Runtime API")?;
-        Ok(Self { spec, api, logs, process: None, tail: Tail::default() })
+        Ok(Self { spec, api, logs, process: None, tail: Tail::default(), cloudwatch: None })
+    }
+
+    /// Also writes every process's output to CloudWatch Logs, as Lambda does.
+    pub fn with_cloudwatch(mut self, shipper: LogShipper) -> Self {
+        self.cloudwatch = Some(shipper);
+        self
     }
 
     pub fn spec(&self) -> &FunctionSpec {
@@ -208,6 +221,9 @@ impl Function {
                 let _ = tokio::time::timeout(Duration::from_secs(1), reader).await;
             }
         }
+        if let Some(shipper) = &self.cloudwatch {
+            shipper.flush().await;
+        }
     }
 
     fn spawn(&mut self) -> Result<u32> {
@@ -215,11 +231,14 @@ impl Function {
         self.tail.lock().unwrap_or_else(PoisonError::into_inner).clear();
         let spec = &self.spec;
         let mut command = Command::new(&spec.bootstrap);
+        // A sandbox's own stream, as Lambda gives each.
+        let stream = crate::cloudwatch::stream_name();
         // Only what Lambda gives a function: nothing from this shell (no AWS_PROFILE,
         // no real credentials) reaches the process.
         command
             .env_clear()
             .envs(lambda_environment(spec, &self.api.endpoint()))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", &stream)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -229,11 +248,17 @@ impl Function {
         let pid = child.id().context("the new process has no id")?;
         let mut readers = Vec::new();
         let prefix = format!("{:>9} |", spec.label);
+        let output = Output {
+            prefix,
+            logs: Arc::clone(&self.logs),
+            tail: Arc::clone(&self.tail),
+            cloudwatch: self.cloudwatch.clone().map(|shipper| (shipper, stream)),
+        };
         if let Some(stdout) = child.stdout.take() {
-            readers.push(forward(stdout, prefix.clone(), Arc::clone(&self.logs), Arc::clone(&self.tail)));
+            readers.push(forward(stdout, output.clone()));
         }
         if let Some(stderr) = child.stderr.take() {
-            readers.push(forward(stderr, prefix, Arc::clone(&self.logs), Arc::clone(&self.tail)));
+            readers.push(forward(stderr, output));
         }
         self.process = Some(Process { child, started, readers });
         Ok(pid)
@@ -261,17 +286,25 @@ pub fn lambda_environment(spec: &FunctionSpec, runtime_api: &str) -> BTreeMap<St
     env
 }
 
-fn forward(
-    stream: impl AsyncRead + Unpin + Send + 'static,
+/// Where one process's lines go.
+#[derive(Clone)]
+struct Output {
     prefix: String,
     logs: LogSink,
     tail: Tail,
-) -> JoinHandle<()> {
+    /// The function's log group writer and this process's stream.
+    cloudwatch: Option<(LogShipper, String)>,
+}
+
+fn forward(stream: impl AsyncRead + Unpin + Send + 'static, output: Output) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut lines = BufReader::new(stream).lines();
         while let Ok(Some(line)) = lines.next_line().await {
-            logs(&format!("{prefix} {line}"));
-            let mut tail = tail.lock().unwrap_or_else(PoisonError::into_inner);
+            (output.logs)(&format!("{} {line}", output.prefix));
+            if let Some((shipper, stream)) = &output.cloudwatch {
+                shipper.line(stream, &line);
+            }
+            let mut tail = output.tail.lock().unwrap_or_else(PoisonError::into_inner);
             if tail.len() == TAIL_LINES {
                 tail.pop_front();
             }

@@ -11,6 +11,7 @@
 //! to the terminal of the command that caused them, with no daemon left behind.
 
 pub mod bench;
+pub mod cloudwatch;
 pub mod commands;
 pub mod deploy;
 pub mod function;

@@ -91,6 +91,7 @@ impl LocalStage {
             overrides,
             function_overrides: options.function_overrides,
             logs: options.logs,
+            cloudwatch: true,
             retry_delays: options.retry_delays,
         };
         let service = Arc::new(Service::new(clients.clone(), &stack, wiring.trigger_queues.clone(), &runner).await?);

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Mutex as AsyncMutex, watch};
 use tokio::task::JoinSet;
 
+use crate::cloudwatch::LogShipper;
 use crate::function::{Function, FunctionSpec, LogSink, Outcome};
 use crate::stack::{LocalFunction, LocalStack};
 use zipster_deploy::StageClients;
@@ -61,6 +62,8 @@ pub struct Runner {
     /// Per function logical id, added last.
     pub function_overrides: BTreeMap<String, BTreeMap<String, String>>,
     pub logs: LogSink,
+    /// Also write each function's output to its CloudWatch log group (the stage's).
+    pub cloudwatch: bool,
     pub retry_delays: Vec<Duration>,
 }
 
@@ -96,7 +99,11 @@ impl Service {
                 timeout: local.timeout,
                 env,
             };
-            let function = Function::new(spec, Arc::clone(&runner.logs)).await?;
+            let group = format!("/aws/lambda/{}", spec.name);
+            let mut function = Function::new(spec, Arc::clone(&runner.logs)).await?;
+            if runner.cloudwatch {
+                function = function.with_cloudwatch(LogShipper::start(&clients, group));
+            }
             let served = Served { stack: local.clone(), function: AsyncMutex::new(function) };
             functions.insert(local.logical_id.clone(), Arc::new(served));
         }
@@ -278,47 +285,43 @@ impl Service {
         Ok(true)
     }
 
-    /// Takes every record from an on-failure queue and invokes its function again
-    /// with the original event; records that fail again go back to the queue.
-    pub async fn redrive(&self, queue: &str) -> Result<Vec<Delivery>> {
-        let mut deliveries = Vec::new();
-        loop {
-            let output = self
-                .clients
-                .sqs
-                .receive_message()
-                .queue_url(queue)
-                .max_number_of_messages(10)
-                .wait_time_seconds(0)
-                .send()
-                .await
-                .map_err(self.clients.error("ReceiveMessage", queue))?;
-            let messages = output.messages.unwrap_or_default();
-            if messages.is_empty() {
-                return Ok(deliveries);
-            }
-            for message in messages {
-                let record: Value = serde_json::from_str(message.body().unwrap_or_default())
-                    .context("an on-failure record that is not JSON")?;
-                let arn = record.pointer("/requestContext/functionArn").and_then(Value::as_str).unwrap_or_default();
-                let served = self
-                    .functions
-                    .values()
-                    .find(|s| arn.starts_with(&s.stack.arn))
-                    .with_context(|| format!("the record names {arn:?}, which is not a function of this stack"))?;
-                let event = record.get("requestPayload").cloned().unwrap_or(Value::Null);
-                deliveries.push(self.invoke_async(served, event).await?);
-                if let Some(handle) = message.receipt_handle() {
-                    crate::plumbing::delete_message(&self.clients, queue, handle).await?;
-                }
-            }
-        }
-    }
-
     pub async fn shutdown(&self) {
         for served in self.functions.values() {
             served.function.lock().await.stop().await;
         }
+    }
+}
+
+/// A synchronous invocation, once (Lambda's `Invoke` RequestResponse): what
+/// `redrive` gives each waiting event, here as on a deployed stage.
+impl zipster_operate::Invoke for Service {
+    async fn invoke(&self, function: &str, event: &Value) -> Result<zipster_operate::Invocation> {
+        let served = self
+            .functions
+            .values()
+            .find(|s| s.stack.name == function)
+            .with_context(|| format!("the local stage runs no function {function}"))?;
+        let request_id = request_id();
+        let payload = Bytes::from(serde_json::to_vec(event).context("serializing the event")?);
+        let outcome = {
+            let mut running = served.function.lock().await;
+            let outcome = running.invoke(&request_id, payload).await;
+            report(&running.spec().label, &request_id, 1, &outcome);
+            outcome
+        };
+        let invocation = zipster_operate::Invocation { succeeded: outcome.is_success(), payload: outcome.payload() };
+        // Recorded like any event, so that a file re-driven is followed as one uploaded.
+        let delivery = Delivery {
+            function: served.stack.logical_id.clone(),
+            request_id,
+            objects: zipster_operate::event_objects(event),
+            event: event.clone(),
+            attempts: vec![outcome],
+            dead_lettered: false,
+            finished: Instant::now(),
+        };
+        self.deliveries.lock().unwrap_or_else(PoisonError::into_inner).push(delivery);
+        Ok(invocation)
     }
 }
 

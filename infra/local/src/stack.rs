@@ -107,6 +107,7 @@ pub fn read(template: &Value, deployed: &BTreeMap<String, Deployed>, place: &Pla
                 .collect::<Result<BTreeMap<_, _>>>()?,
             None => BTreeMap::new(),
         };
+        let env = with_logging_config(env, props);
         let name = resolver.physical(id)?;
         let invoke_config = of_type("AWS::Lambda::EventInvokeConfig")
             .map(|(_, r)| &r["Properties"])
@@ -165,6 +166,20 @@ pub fn read(template: &Value, deployed: &BTreeMap<String, Deployed>, place: &Pla
         buckets.push(BucketNotifications { logical_id: id.clone(), bucket: resolver.physical(id)?, topics });
     }
     Ok(LocalStack { functions, buckets, topics })
+}
+
+/// The variables Lambda sets from a function's `LoggingConfig`: with `LogFormat: JSON`
+/// the runtime writes JSON lines, which is what the stage's log groups hold and the
+/// stage commands (`put`, `status`) read.
+fn with_logging_config(mut env: BTreeMap<String, String>, props: &Value) -> BTreeMap<String, String> {
+    let config = &props["LoggingConfig"];
+    if let Some(format) = config.get("LogFormat").and_then(Value::as_str) {
+        env.entry("AWS_LAMBDA_LOG_FORMAT".to_owned()).or_insert_with(|| format.to_owned());
+    }
+    if let Some(level) = config.get("ApplicationLogLevel").and_then(Value::as_str) {
+        env.entry("AWS_LAMBDA_LOG_LEVEL".to_owned()).or_insert_with(|| level.to_owned());
+    }
+    env
 }
 
 /// The alarm watching queue `queue_id` (what CloudWatch would raise when a failed
@@ -339,6 +354,7 @@ mod tests {
         assert_eq!(transform.env["STAGING_BUCKET"], "phys-StagingBucket");
         assert_eq!(transform.env["TRANSFORM_TOPIC_ARN"], "arn:aws:sns:us-east-1:123456789012:TransformTopic");
         assert_eq!(transform.max_retries, 2);
+        assert_eq!(transform.env["AWS_LAMBDA_LOG_FORMAT"], "JSON", "as Lambda sets it from LoggingConfig");
         assert_eq!(transform.on_failure_queue.as_deref(), Some("http://localhost:5000/123456789012/DeadLetterQueue"));
         assert_eq!(transform.timeout, Duration::from_secs(120));
         let alarm = transform.on_failure_alarm.as_ref().unwrap();

@@ -166,6 +166,7 @@ async fn a_process_killed_mid_invocation_is_detected_and_the_event_retried_in_a_
         overrides: BTreeMap::new(),
         function_overrides: BTreeMap::new(),
         logs,
+        cloudwatch: false,
         retry_delays: vec![Duration::from_millis(50); 2],
     };
     let service = Service::new(world.clients.clone(), &stack, BTreeMap::new(), &runner).await.unwrap();

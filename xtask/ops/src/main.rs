@@ -1,9 +1,11 @@
 //! zipster-ops: the commands behind `cargo xtask` that need the AWS SDK or sqlx.
 //! A thin shell: it parses the same command line as `xtask` (`xtask::cli`), calls
-//! the deploy engine (zipster-deploy), the local stage (zipster-local) or the
-//! database crate (zipster-db), and prints what they report.
+//! the deploy engine (zipster-deploy), the stage commands (zipster-operate), the
+//! local stage (zipster-local) or the database crate (zipster-db), and prints what
+//! they report.
 
 mod database;
+mod operate;
 mod stage;
 
 use std::process::ExitCode;
@@ -31,6 +33,11 @@ fn run(command: Command) -> Result<()> {
         Command::Deploy(args) => runtime.block_on(stage::deploy(args)),
         Command::Diff(args) => runtime.block_on(stage::diff(&args)),
         Command::Destroy(args) => runtime.block_on(stage::destroy(args)),
+        Command::Put(args) => runtime.block_on(operate::put(args)),
+        Command::Status(args) => runtime.block_on(operate::status(args)),
+        Command::Logs(args) => runtime.block_on(operate::logs(args)),
+        Command::Redrive(args) => runtime.block_on(operate::redrive(args)),
+        Command::Drift(args) => runtime.block_on(operate::drift(args)),
         Command::SeedDb(args) => match args.stage.clone() {
             Some(name) => runtime.block_on(stage::seed(&name, args)),
             None => runtime.block_on(database::seed(&args)),
@@ -48,8 +55,8 @@ async fn run_local(args: LocalArgs) -> Result<()> {
     match args.command {
         None => local::up(&root, &Up { file: args.up.file, serve: args.up.serve }).await,
         Some(LocalCommand::Up(up)) => local::up(&root, &Up { file: up.file, serve: up.serve }).await,
-        Some(LocalCommand::Put { file, key }) => local::put(&root, &file, key).await,
-        Some(LocalCommand::Redrive) => local::redrive(&root).await,
+        Some(LocalCommand::Put { file, key }) => operate::put(operate::local_put(file, key)).await,
+        Some(LocalCommand::Redrive) => operate::redrive(operate::local_redrive()).await,
         Some(LocalCommand::Bench(args)) => local_bench(args).await,
         Some(LocalCommand::Down) => local::down(),
     }

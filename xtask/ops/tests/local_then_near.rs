@@ -1,6 +1,10 @@
 //! What `cargo xtask local` prints works as printed: it ends by suggesting a `near`
 //! query, and that command, run afterwards in a fresh process with nothing but the
-//! local state to go on, queries the database the local stage loaded.
+//! local state to go on, queries the database the local stage loaded. Then the stage
+//! commands on the same local stage, each in a fresh process as a person runs them:
+//! `put` (loaded with rejects; refused), `status`, `status KEY`, `logs`, `redrive
+//! --dry-run` and `drift` before and after a change made outside the stack. One
+//! stage for all: starting one is most of the time.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -23,8 +27,26 @@ fn text(output: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
 }
 
+/// The local stage's moto, as `local` recorded it.
+fn moto_endpoint(local_dir: &std::path::Path) -> String {
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(local_dir.join("state.json")).unwrap()).unwrap();
+    zipster_tools::moto::endpoint(u16::try_from(state["moto"]["port"].as_u64().unwrap()).unwrap())
+}
+
+fn case(name: &str, file: &str) -> String {
+    zipster_tools::project_root().join("testdata/zipcodes/cases").join(name).join(file).display().to_string()
+}
+
+fn timed(local_dir: &std::path::Path, args: &[&str]) -> Output {
+    let started = std::time::Instant::now();
+    let output = ops(local_dir, None, args);
+    eprintln!("`cargo xtask {}`: {:.1} s", args.join(" "), started.elapsed().as_secs_f64());
+    output
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn the_near_query_local_suggests_answers_from_the_rows_local_loaded() {
+async fn the_near_query_local_suggests_answers_from_the_rows_local_loaded_and_the_stage_commands_operate_it() {
     let Some(db) = TestDb::create("the_near_query_local_suggests").await else { return };
     let local_dir = tempfile::tempdir().unwrap();
     let url = database::with_database(&database::server_url(), &db.name);
@@ -45,8 +67,13 @@ async fn the_near_query_local_suggests_answers_from_the_rows_local_loaded() {
 
     // No DATABASE_URL now: only what `local` recorded says where its rows are.
     let near = ops(local_dir.path(), None, &args);
+    // A failure there still stops the stage below before it is reported.
+    let operated = tokio::spawn(operate(local_dir.path().to_owned())).await;
     let down = ops(local_dir.path(), None, &["local", "down"]);
     assert!(down.status.success(), "{}", text(&down));
+    if let Err(failed) = operated {
+        std::panic::resume_unwind(failed.into_panic());
+    }
     assert!(near.status.success(), "`cargo xtask {suggested}`: {}", text(&near));
     let neighbors: Vec<&str> = std::str::from_utf8(&near.stdout).unwrap().lines().collect();
     assert!(!neighbors.is_empty(), "`cargo xtask {suggested}` found nothing");
@@ -61,4 +88,74 @@ async fn the_near_query_local_suggests_answers_from_the_rows_local_loaded() {
             .unwrap();
         assert_eq!(found, 1, "{zipcode} comes from the test's own database");
     }
+}
+
+/// The stage commands on the running local stage.
+async fn operate(dir: std::path::PathBuf) {
+    let dir = dir.as_path();
+    let key = "ops/every rule.csv";
+    let put = timed(dir, &["put", "--stage", "local", &case("every_rule", "input.csv"), "--key", key]);
+    assert!(put.status.success(), "{}", text(&put));
+    let golden: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(case("every_rule", "summary.json")).unwrap()).unwrap();
+    let counts = format!("rows accepted {}, rejected {}", golden["accepted"], golden["rejected"]);
+    let out = String::from_utf8_lossy(&put.stdout);
+    assert!(out.contains("→ loaded") && out.contains(&counts), "{out}");
+    assert!(out.contains(&format!("load:      loaded {} rows", golden["accepted"])), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("  staged:    s3://") && l.ends_with(key)), "{out}");
+
+    let refused =
+        timed(dir, &["put", "--stage", "local", &case("missing_columns", "input.csv"), "--key", "ops/refused.csv"]);
+    assert!(!refused.status.success(), "a refused file fails the command: {}", text(&refused));
+    let reason: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(case("missing_columns", "summary.json")).unwrap()).unwrap();
+    let reason = reason["error"].as_str().unwrap();
+    assert!(text(&refused).contains("NOT STAGED") && text(&refused).contains(reason), "{}", text(&refused));
+
+    let status = timed(dir, &["status", "--stage", "local"]);
+    assert!(status.status.success(), "{}", text(&status));
+    let listing = String::from_utf8_lossy(&status.stdout);
+    let row = |key: &str| {
+        listing.lines().find(|l| l.contains(key)).unwrap_or_else(|| panic!("{key} in\n{listing}")).to_owned()
+    };
+    assert!(row("ops/every rule.csv").contains("staged") && row("ops/every rule.csv").contains("loaded"), "{listing}");
+    assert!(row("ops/refused.csv").contains("refused"), "{listing}");
+    assert!(listing.contains("on-failure queue: 0 record(s)"), "{listing}");
+    let story = timed(dir, &["status", "--stage", "local", key]);
+    let story_text = String::from_utf8_lossy(&story.stdout);
+    assert!(
+        story.status.success() && story_text.contains("load: loaded") && story_text.contains("rejects:"),
+        "{}",
+        text(&story)
+    );
+
+    let logs = timed(dir, &["logs", "--stage", "local", "--function", "load", "--since", "10m"]);
+    let lines = String::from_utf8_lossy(&logs.stdout);
+    assert!(logs.status.success(), "{}", text(&logs));
+    assert!(lines.lines().any(|l| l.contains("load |") && l.contains("load done") && l.contains(key)), "{lines}");
+    assert!(!lines.contains("transform |"), "only the load's lines: {lines}");
+    let json = timed(dir, &["logs", "--stage", "local", "--since", "10m", "--filter", "ops/refused.csv", "--json"]);
+    let records: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&json.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(!records.is_empty() && records.iter().all(|r| r["function"] == "transform"), "{records:?}");
+
+    let dry = timed(dir, &["redrive", "--stage", "local", "--dry-run"]);
+    assert!(dry.status.success() && text(&dry).contains("0 record(s)"), "{}", text(&dry));
+
+    let clean = timed(dir, &["drift", "--stage", "local"]);
+    assert!(clean.status.success() && text(&clean).contains("no drift"), "{}", text(&clean));
+    let clients = zipster_deploy::StageClients::local(&moto_endpoint(dir)).await;
+    clients
+        .lambda
+        .update_function_configuration()
+        .function_name("zipster-local-load")
+        .timeout(42)
+        .send()
+        .await
+        .unwrap();
+    let drifted = timed(dir, &["drift", "--stage", "local"]);
+    assert!(!drifted.status.success(), "drift fails the command: {}", text(&drifted));
+    let report = text(&drifted);
+    assert!(report.contains("LoadFunction (AWS::Lambda::Function): MODIFIED"), "{report}");
+    assert!(report.contains("/Timeout: expected 300, actual 42"), "{report}");
 }

@@ -7,6 +7,7 @@ zipster_tools::moto). The product never depends on these patches. Usage:
 """
 
 import itertools
+import json
 import os
 import sys
 import time
@@ -392,6 +393,114 @@ def change_sets_with_an_unchanged_body_fail_like_cloudformation():
 
     CloudFormationResponse.create_change_set = create_change_set
 
+# What `stacks_detect_drift` compares, per resource type: the properties whose live
+# value moto keeps (what the stage's operators change by hand in the console).
+DRIFT_CHECKED = {
+    "AWS::Lambda::Function": ["Description", "MemorySize", "Timeout"],
+    "AWS::SQS::Queue": ["MessageRetentionPeriod", "VisibilityTimeout"],
+}
+
+
+def stacks_detect_drift():
+    """moto has no drift detection: DetectStackDrift, DescribeStackDriftDetectionStatus
+    and DescribeStackResourceDrifts are not implemented (moto answers HTTP 500, "The
+    detect_stack_drift action has not been implemented"). This compares each resource
+    of a type DRIFT_CHECKED lists with the template's value of those properties
+    (resolved as moto resolved them when it created the stack), as CloudFormation does:
+    MODIFIED with its property differences, DELETED when the resource is gone, IN_SYNC
+    otherwise; other types are NOT_CHECKED, as CloudFormation leaves unsupported ones.
+    Detection completes at once."""
+    import datetime
+    import uuid
+
+    from moto.awslambda.utils import get_backend as lambda_backend
+    from moto.cloudformation.parsing import clean_json
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.core.responses import ActionResult
+    from moto.sqs.models import sqs_backends
+
+    detections = {}
+
+    def live(resource_type, physical_id, account, region):
+        try:
+            if resource_type == "AWS::Lambda::Function":
+                # The backend moto serves Lambda from (without Docker: the "simple" one).
+                function = lambda_backend(account, region).get_function(physical_id)
+                return {"Description": function.description, "MemorySize": function.memory_size,
+                        "Timeout": function.timeout}
+            queue = sqs_backends[account][region].get_queue(physical_id.rsplit("/", 1)[-1])
+            return {"MessageRetentionPeriod": queue.message_retention_period,
+                    "VisibilityTimeout": queue.visibility_timeout}
+        except Exception:  # moto's "not found" differs per service: the resource is gone.
+            return None
+
+    def drifts_of(stack, account, region, now):
+        resource_map = stack.resource_map
+        drifts = []
+        # What DescribeStackResources lists (the template re-parsed after a change set
+        # holds no created resources).
+        for resource in stack.stack_resources:
+            logical_id = getattr(resource, "logical_resource_id", None)
+            resource_json = stack.template_dict.get("Resources", {}).get(logical_id)
+            if not logical_id or resource_json is None:
+                continue
+            resource_type = resource_json.get("Type")
+            physical_id = getattr(resource, "physical_resource_id", None) or ""
+            drift = {"StackId": stack.stack_id, "LogicalResourceId": logical_id,
+                     "PhysicalResourceId": physical_id, "ResourceType": resource_type,
+                     "PropertyDifferences": [], "Timestamp": now}
+            if resource_type not in DRIFT_CHECKED:
+                drift["StackResourceDriftStatus"] = "NOT_CHECKED"
+                drifts.append(drift)
+                continue
+            template = clean_json(resource_json.get("Properties", {}), resource_map)
+            expected = {name: template[name] for name in DRIFT_CHECKED[resource_type] if name in template}
+            actual = live(resource_type, physical_id, account, region)
+            drift["ExpectedProperties"] = json.dumps(expected, sort_keys=True)
+            if actual is None:
+                drift["StackResourceDriftStatus"] = "DELETED"
+                drifts.append(drift)
+                continue
+            actual = {name: actual[name] for name in expected}
+            drift["ActualProperties"] = json.dumps(actual, sort_keys=True)
+            for name, value in expected.items():
+                if str(actual[name]) != str(value):
+                    drift["PropertyDifferences"].append({
+                        "PropertyPath": f"/{name}", "ExpectedValue": str(value),
+                        "ActualValue": str(actual[name]), "DifferenceType": "NOT_EQUAL"})
+            drift["StackResourceDriftStatus"] = "MODIFIED" if drift["PropertyDifferences"] else "IN_SYNC"
+            drifts.append(drift)
+        return drifts
+
+    def detect_stack_drift(self):
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+        now = datetime.datetime.now(datetime.timezone.utc)
+        detection_id = str(uuid.uuid4())
+        detections[detection_id] = (stack, drifts_of(stack, self.current_account, self.region, now), now)
+        return ActionResult({"StackDriftDetectionId": detection_id})
+
+    def describe_stack_drift_detection_status(self):
+        detection_id = self._get_param("StackDriftDetectionId")
+        stack, drifts, now = detections[detection_id]
+        drifted = [d for d in drifts if d["StackResourceDriftStatus"] in ("MODIFIED", "DELETED")]
+        return ActionResult({
+            "StackId": stack.stack_id, "StackDriftDetectionId": detection_id,
+            "StackDriftStatus": "DRIFTED" if drifted else "IN_SYNC",
+            "DetectionStatus": "DETECTION_COMPLETE", "DriftedStackResourceCount": len(drifted),
+            "Timestamp": now})
+
+    def describe_stack_resource_drifts(self):
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+        wanted = self._get_param("StackResourceDriftStatusFilters", [])
+        latest = [drifts for (s, drifts, _) in detections.values() if s.stack_id == stack.stack_id]
+        drifts = latest[-1] if latest else []
+        return ActionResult({"StackResourceDrifts": [
+            d for d in drifts if not wanted or d["StackResourceDriftStatus"] in wanted]})
+
+    CloudFormationResponse.detect_stack_drift = detect_stack_drift
+    CloudFormationResponse.describe_stack_drift_detection_status = describe_stack_drift_detection_status
+    CloudFormationResponse.describe_stack_resource_drifts = describe_stack_resource_drifts
+
 
 PATCHES = [
     flow_logs_accept_s3_prefixes,
@@ -406,6 +515,7 @@ PATCHES = [
     volumes_keep_a_final_snapshot,
     instances_are_replaced_on_update,
     change_sets_with_an_unchanged_body_fail_like_cloudformation,
+    stacks_detect_drift,
 ]
 
 
