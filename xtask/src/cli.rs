@@ -29,7 +29,7 @@ pub const GROUPS: [(&str, &[&str]); 3] = [
 pub enum Command {
     /// The whole pipeline on this machine: moto, a local database and the real Lambda binaries.
     Local(LocalArgs),
-    /// Transform a local CSV file into <out>/accepted.csv, rejects.jsonl and summary.json.
+    /// Transform a local CSV file into <out>/accepted.csv, rejects.jsonl, summary.json and report.html.
     Transform(TransformArgs),
     /// Feeds' contracts (feeds/<name>/schema.json): infer one from a sample, check them all.
     #[command(subcommand)]
@@ -161,7 +161,7 @@ pub struct LocalBenchArgs {
 pub struct TransformArgs {
     /// The input CSV file.
     pub input: PathBuf,
-    /// Directory for accepted.csv, rejects.jsonl and summary.json.
+    /// Directory for accepted.csv, rejects.jsonl, summary.json and report.html (the data-quality page).
     #[arg(long, default_value = "target/out")]
     pub out: PathBuf,
     /// Longest line accepted, in bytes.

@@ -74,6 +74,14 @@ pub fn builtin(name: &str) -> Result<&'static Feed, LookupError> {
 /// The feed every stage defaults to today, and that the seed data is.
 pub const ZIPCODES: &str = "zipcodes";
 
+/// A contract's identity: the SHA-256 of its descriptor's bytes, in hex.
+pub fn contract_hash(descriptor: &str) -> String {
+    Sha256::digest(descriptor.as_bytes()).iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
 /// Every feed, checked together (names, descriptors, prefixes).
 #[derive(Debug)]
 pub struct Catalog {
@@ -109,10 +117,7 @@ impl Catalog {
                     second_prefix: key_prefix,
                 });
             }
-            let hash = Sha256::digest(text.as_bytes()).iter().fold(String::with_capacity(64), |mut s, b| {
-                let _ = write!(s, "{b:02x}");
-                s
-            });
+            let hash = contract_hash(text);
             feeds.push(Feed { name: name.to_owned(), contract, hash, key_prefix });
         }
         Ok(Catalog { feeds })

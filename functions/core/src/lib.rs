@@ -6,7 +6,7 @@ pub mod feeds;
 mod lines;
 pub mod transform;
 
-pub use transform::{FileError, Limits, Summary, transform};
+pub use transform::{FileError, Limits, Summary, transform, transform_with_report};
 
 /// The `counter` field a function logs when a summary could not be published (the
 /// data is already durable, so the invocation does not fail); each function's log

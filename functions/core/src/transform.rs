@@ -10,6 +10,7 @@ use std::io::{self, Read, Write};
 use serde::{Deserialize, Serialize};
 
 use zipster_contract::{Contract, ErrorType, Validator};
+use zipster_report::{Builder, ErrorRef};
 
 use crate::lines::{FieldSplitter, LineError, Record, RecordReader};
 
@@ -143,7 +144,22 @@ pub fn transform(
     mut rejects: impl Write,
     limits: &Limits,
 ) -> Result<Summary, Box<Failure>> {
-    transform_dyn(contract, &mut input, &mut accepted, &mut rejects, limits)
+    transform_dyn(contract, &mut input, &mut accepted, &mut rejects, limits, None).0
+}
+
+/// [`transform`], also building the file's data-quality page from the same pass: each
+/// rejected or blank line goes to the page's builder (complete counts, a bounded sample),
+/// for the caller to render with what it knows of the file (key, feed, time, links).
+pub fn transform_with_report(
+    contract: &Contract,
+    mut input: impl Read,
+    mut accepted: impl Write,
+    mut rejects: impl Write,
+    limits: &Limits,
+    max_lines: usize,
+) -> (Result<Summary, Box<Failure>>, Builder) {
+    let (result, report) = transform_dyn(contract, &mut input, &mut accepted, &mut rejects, limits, Some(max_lines));
+    (result, report.unwrap_or_else(|| Builder::new(&[], max_lines)))
 }
 
 /// Not generic on purpose: a generic body would be compiled in each caller's crate
@@ -156,9 +172,11 @@ fn transform_dyn(
     accepted: &mut dyn Write,
     rejects: &mut dyn Write,
     limits: &Limits,
-) -> Result<Summary, Box<Failure>> {
+    report_lines: Option<usize>,
+) -> (Result<Summary, Box<Failure>>, Option<Builder>) {
     let mut state = State::new(input, accepted, rejects, limits);
-    match state.run(contract) {
+    state.rows.report_lines = report_lines;
+    let result = match state.run(contract) {
         Ok(()) => Ok(state.summary()),
         Err(error) => {
             let mut summary = state.summary();
@@ -166,7 +184,8 @@ fn transform_dyn(
             summary.error_type = Some(error.error_type().to_owned());
             Err(Box::new(Failure { error, summary }))
         }
-    }
+    };
+    (result, state.rows.report.take())
 }
 
 struct State<R, A: Write, J: Write> {
@@ -183,6 +202,9 @@ struct Rows<A: Write, J: Write> {
     out: Vec<u8>,
     splitter: FieldSplitter,
     record: zipster_contract::Record,
+    /// The data-quality page's builder, once the header is read, when one is asked for.
+    report: Option<Builder>,
+    report_lines: Option<usize>,
 }
 
 impl<R: Read, A: Write, J: Write> State<R, A, J> {
@@ -196,6 +218,8 @@ impl<R: Read, A: Write, J: Write> State<R, A, J> {
                 out: Vec::with_capacity(OUT_BLOCK + 1024),
                 splitter: FieldSplitter::default(),
                 record: zipster_contract::Record::default(),
+                report: None,
+                report_lines: None,
             },
         }
     }
@@ -252,6 +276,9 @@ impl<A: Write, J: Write> Rows<A, J> {
             .map(|i| String::from_utf8_lossy(self.splitter.field(header.as_bytes(), i)).into_owned())
             .collect();
         let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+        if let Some(max_lines) = self.report_lines {
+            self.report = Some(Builder::new(&labels, max_lines));
+        }
         let matched = contract.header(&labels);
         let errors = matched.errors();
         let missing: Vec<String> = errors
@@ -283,6 +310,10 @@ impl<A: Write, J: Write> Rows<A, J> {
         if raw.iter().all(u8::is_ascii_whitespace) {
             self.summary.blank += 1;
             let error = ErrorJson { field: "row", kind: "blank-row", value: "", reason: "blank line, skipped" };
+            if let Some(report) = &mut self.report {
+                let cell = String::from_utf8_lossy(raw);
+                report.reject(line, &[&cell], &[error.as_ref(None)]);
+            }
             return write_reject(&mut self.rejects, line, raw, &[error]);
         }
         self.splitter.split_known(raw, quoted);
@@ -353,6 +384,12 @@ impl<A: Write, J: Write> Rows<A, J> {
             }
         }
         errors.sort_by_key(|(column, _)| *column);
+        if let Some(report) = &mut self.report {
+            let cells: Vec<&str> = (0..count).map(&cell).collect();
+            let refs: Vec<ErrorRef<'_>> =
+                errors.iter().map(|(c, e)| e.as_ref((*c != usize::MAX).then_some(*c))).collect();
+            report.reject(line, &cells, &refs);
+        }
         let errors: Vec<ErrorJson<'_>> = errors.into_iter().map(|(_, e)| e).collect();
         if errors.len() == 1 && errors[0].kind == ErrorType::BlankRow.as_str() {
             self.summary.blank += 1;
@@ -367,6 +404,15 @@ impl<A: Write, J: Write> Rows<A, J> {
 }
 
 const NOT_UTF8: &str = "not valid UTF-8";
+
+impl ErrorJson<'_> {
+    /// The error as the data-quality page takes it, about 0-based cell `column`.
+    fn as_ref(&self, column: Option<usize>) -> ErrorRef<'_> {
+        // The page names a whole-line error by its own words, not by the pseudo-field.
+        let field = if column.is_none() && self.field == "row" { "" } else { self.field };
+        ErrorRef { field, column, kind: self.kind, value: self.value, reason: self.reason }
+    }
+}
 
 /// The accepted CSV's header line (without its line end): the contract's field names.
 pub fn output_header(contract: &Contract) -> String {

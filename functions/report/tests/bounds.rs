@@ -267,3 +267,11 @@ fn a_line_is_shown_whole_up_to_the_bounds_and_its_errors_stay_visible() {
     assert!(html.contains("<span class=\"why\">far: too far to show</span>"));
     assert!(html.contains("<td>c99</td><td class=\"more\">… 50 more cells</td>"));
 }
+
+#[test]
+fn times_are_rfc3339_in_utc() {
+    let at = |s: u64| zipster_report::rfc3339_utc(std::time::UNIX_EPOCH + std::time::Duration::from_secs(s));
+    assert_eq!(at(0), "1970-01-01T00:00:00Z");
+    assert_eq!(at(951_782_400), "2000-02-29T00:00:00Z");
+    assert_eq!(at(1_796_137_445), "2026-12-01T15:04:05Z");
+}

@@ -17,6 +17,7 @@ use zipster_aws::{Notify, Storage, StorageError};
 use zipster_core::event::{ObjectRef, object_refs};
 use zipster_core::feeds::{Catalog, Feed};
 use zipster_core::{FileError, Limits, Summary};
+use zipster_report::{Builder, Counts, Outcome as PageOutcome, Page};
 
 /// Where outputs go, read from the function's environment.
 #[derive(Debug, Clone)]
@@ -31,6 +32,8 @@ pub struct Config {
     /// The feed of keys under no feed's prefix (`DEFAULT_FEED`, from stages.toml);
     /// without one, such a key is refused.
     pub default_feed: Option<String>,
+    /// The region (`AWS_REGION`, set by Lambda), for the console links in messages.
+    pub region: Option<String>,
 }
 
 impl Config {
@@ -51,6 +54,7 @@ impl Config {
             },
             work_dir: env.raw("WORK_DIR").map_or_else(std::env::temp_dir, PathBuf::from),
             default_feed: env.optional("DEFAULT_FEED"),
+            region: env.optional("AWS_REGION"),
         })
     }
 }
@@ -102,6 +106,9 @@ pub struct Outputs {
     pub rejects: String,
     /// The summary report (`<key>.summary.json`).
     pub summary: String,
+    /// The data-quality page (`<key>.report.html`), and where the S3 console shows it.
+    pub page: String,
+    pub page_console: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -161,14 +168,20 @@ async fn transform_object<S: Storage, N: Notify>(
         .map_err(|source| HandlerError::Scratch { dir: config.work_dir.display().to_string(), source })?;
     let dir = scratch.path().to_path_buf();
     let input = format!("s3://{}/{}", object.bucket, object.key);
-    let (input_path, accepted_path, rejects_path, summary_path) =
-        (dir.join("input.csv"), dir.join("accepted.csv"), dir.join("rejects.jsonl"), dir.join("summary.json"));
+    let (input_path, accepted_path, rejects_path, summary_path, page_path) = (
+        dir.join("input.csv"),
+        dir.join("accepted.csv"),
+        dir.join("rejects.jsonl"),
+        dir.join("summary.json"),
+        dir.join("report.html"),
+    );
 
     let refused = |error: String, error_type: &str| {
         std::fs::write(&rejects_path, b"").map_err(|source| scratch_error(&dir, source))?;
         Ok::<_, HandlerError>((
             Status::Refused,
             Summary { error: Some(error), error_type: Some(error_type.to_owned()), ..Summary::default() },
+            Builder::new(&[], zipster_report::DEFAULT_MAX_LINES),
         ))
     };
     // The catalog is compiled in and checked by the tests: an error here is a bad build,
@@ -176,7 +189,7 @@ async fn transform_object<S: Storage, N: Notify>(
     let feed = Catalog::builtin()
         .map_err(ToString::to_string)
         .and_then(|catalog| catalog.route(&object.key, config.default_feed.as_deref()).map_err(|e| e.to_string()));
-    let (status, summary) = match &feed {
+    let (status, summary, page) = match &feed {
         Err(why) => refused(why.clone(), "unrouted-key")?,
         Ok(feed) => match storage.download(object, &input_path, config.limits.max_input_bytes).await {
             Ok(_) => run_transform(feed, &input_path, &accepted_path, &rejects_path, config.limits).await?,
@@ -200,15 +213,40 @@ async fn transform_object<S: Storage, N: Notify>(
     let report = zipster_aws::handler::to_json("summary report", &report)?;
     let report = serde_json::to_vec_pretty(&report).map_err(|source| ResultError { what: "summary report", source })?;
     std::fs::write(&summary_path, report).map_err(|source| scratch_error(&dir, source))?;
-
+    let page_key = format!("{}.report.html", object.key);
     let rejects_key = format!("{}.rejects.jsonl", object.key);
+    let rejects_link = console_link(config, &config.errors_bucket, &rejects_key);
+    let reason = summary.error.as_deref().unwrap_or_default();
+    let page = page.render(&Page {
+        key: &object.key,
+        feed: feed.map_or("(none)", |f| f.name.as_str()),
+        contract_hash: feed.map_or("", |f| f.hash.as_str()),
+        time: &zipster_report::rfc3339_utc(std::time::SystemTime::now()),
+        outcome: match status {
+            Status::Staged => PageOutcome::Staged,
+            Status::Refused => PageOutcome::Refused { reason },
+            Status::Halted => PageOutcome::Halted { reason },
+        },
+        counts: Counts {
+            rows_read: summary.lines_read.saturating_sub(1),
+            accepted: summary.accepted,
+            rejected: summary.rejected,
+            blank: summary.blank,
+        },
+        rejects_link: Some(&rejects_link),
+    });
+    std::fs::write(&page_path, page).map_err(|source| scratch_error(&dir, source))?;
+
     let summary_key = format!("{}.summary.json", object.key);
     storage.upload(&config.errors_bucket, &rejects_key, &rejects_path, "application/x-ndjson").await?;
+    storage.upload(&config.errors_bucket, &page_key, &page_path, "text/html; charset=utf-8").await?;
     storage.upload(&config.errors_bucket, &summary_key, &summary_path, "application/json").await?;
     let mut outputs = Outputs {
         staged: None,
         rejects: format!("s3://{}/{rejects_key}", config.errors_bucket),
         summary: format!("s3://{}/{summary_key}", config.errors_bucket),
+        page: format!("s3://{}/{page_key}", config.errors_bucket),
+        page_console: console_link(config, &config.errors_bucket, &page_key),
     };
     if status == Status::Staged {
         storage.upload(&config.staging_bucket, &object.key, &accepted_path, "text/csv").await?;
@@ -233,17 +271,20 @@ async fn run_transform(
     accepted: &Path,
     rejects: &Path,
     limits: Limits,
-) -> Result<(Status, Summary), HandlerError> {
+) -> Result<(Status, Summary, Builder), HandlerError> {
     let (input, accepted, rejects) = (input.to_path_buf(), accepted.to_path_buf(), rejects.to_path_buf());
     let dir = input.parent().map(Path::to_path_buf).unwrap_or_default();
-    let result = tokio::task::spawn_blocking(move || -> std::io::Result<(Status, Summary)> {
+    let result = tokio::task::spawn_blocking(move || -> std::io::Result<(Status, Summary, Builder)> {
         let reader = std::fs::File::open(&input)?;
         let accepted = std::fs::File::create(&accepted)?;
         let rejects = std::fs::File::create(&rejects)?;
-        Ok(match zipster_core::transform(&feed.contract, reader, accepted, rejects, &limits) {
-            Ok(summary) => (Status::Staged, summary),
-            Err(failure) if matches!(failure.error, FileError::Halted(_)) => (Status::Halted, failure.summary),
-            Err(failure) => (Status::Refused, failure.summary),
+        let lines = zipster_report::DEFAULT_MAX_LINES;
+        let (result, page) =
+            zipster_core::transform_with_report(&feed.contract, reader, accepted, rejects, &limits, lines);
+        Ok(match result {
+            Ok(summary) => (Status::Staged, summary, page),
+            Err(failure) if matches!(failure.error, FileError::Halted(_)) => (Status::Halted, failure.summary, page),
+            Err(failure) => (Status::Refused, failure.summary, page),
         })
     })
     .await
@@ -258,7 +299,7 @@ fn scratch_error(dir: &Path, source: std::io::Error) -> HandlerError {
 /// The one-paragraph message subscribers (email, SMS) receive.
 pub fn headline(outcome: &Outcome) -> String {
     let s = &outcome.summary;
-    match (&outcome.status, &s.error) {
+    let what = match (&outcome.status, &s.error) {
         (Status::Refused, error) => format!(
             "Zipster transform REFUSED {}: {}. Nothing was staged. Report: {}",
             outcome.input,
@@ -281,7 +322,16 @@ pub fn headline(outcome: &Outcome) -> String {
             outcome.outputs.staged.as_deref().unwrap_or("-"),
             outcome.outputs.rejects,
         ),
-    }
+    };
+    format!("{what}. Page: {} ({})", outcome.outputs.page, outcome.outputs.page_console)
+}
+
+/// The S3 console's page for an object (the buckets are private: a signed-in person
+/// opens it there, or downloads it).
+fn console_link(config: &Config, bucket: &str, key: &str) -> String {
+    let key = percent_encoding::utf8_percent_encode(key, percent_encoding::NON_ALPHANUMERIC);
+    let region = config.region.as_deref().unwrap_or("us-east-1");
+    format!("https://{region}.console.aws.amazon.com/s3/object/{bucket}?region={region}&prefix={key}")
 }
 
 /// Best effort, like a summary: a refused file's outputs are already durable, and a

@@ -18,6 +18,7 @@ fn config(dir: &Path) -> Config {
         limits: Limits::default(),
         work_dir: dir.to_path_buf(),
         default_feed: Some("zipcodes".into()),
+        region: Some("eu-west-1".into()),
     }
 }
 
@@ -62,6 +63,13 @@ async fn direct_event_stages_accepted_rows_and_reports_rejects() {
     assert_eq!(summary["version_id"], "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY");
     let zipcodes = zipster_core::feeds::builtin("zipcodes").expect("the zip code feed");
     assert_eq!(summary["feed"], "zipcodes");
+    let page = storage.get("errors", &format!("{key}.report.html")).expect("the data-quality page");
+    assert_eq!(page.content_type, "text/html; charset=utf-8");
+    let html = String::from_utf8(page.body).expect("UTF-8");
+    assert!(
+        html.contains(zipcodes.hash.as_str()) && html.contains("must be 1 to 5 digits"),
+        "the page shows the feed's rejects"
+    );
     assert_eq!(summary["contract"], zipcodes.hash.as_str());
     // The input is untouched.
     assert_eq!(storage.get("zipster-dev-input", key).expect("input").body, input);
@@ -76,11 +84,24 @@ async fn direct_event_stages_accepted_rows_and_reports_rejects() {
         format!("s3://errors/{key}.summary.json"),
     );
     assert!(
-        published[0].message.ends_with(&format!("Staged: {staged}. Rejects: {rejects}")),
+        published[0]
+            .message
+            .contains(&format!("Staged: {staged}. Rejects: {rejects}. Page: s3://errors/{key}.report.html (https://")),
         "{}",
         published[0].message
     );
-    assert_eq!(result["objects"][0]["outputs"], json!({"staged": staged, "rejects": rejects, "summary": summary}));
+    let page = format!("s3://errors/{key}.report.html");
+    let outputs = &result["objects"][0]["outputs"];
+    assert_eq!(outputs["page"], page.as_str());
+    assert!(
+        outputs["page_console"]
+            .as_str()
+            .is_some_and(|url| url.starts_with("https://eu-west-1.console.aws.amazon.com/s3/object/errors?"))
+    );
+    assert_eq!(
+        json!({"staged": outputs["staged"], "rejects": outputs["rejects"], "summary": outputs["summary"]}),
+        json!({"staged": staged, "rejects": rejects, "summary": summary})
+    );
     // Scratch files are gone.
     assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
 }
@@ -120,11 +141,16 @@ async fn refused_file_stages_nothing_and_alerts() {
     let topics: Vec<_> = published.iter().map(|p| p.topic_arn.as_str()).collect();
     assert_eq!(topics, ["arn:topic:transform", "arn:topic:alerts"]);
     let report = format!("s3://errors/{key}.summary.json");
+    let page = format!("s3://errors/{key}.report.html");
+    let console = "https://eu-west-1.console.aws.amazon.com/s3/object/errors?region=eu-west-1&prefix=incoming%2Fzip%20codes%20%C3%A9t%C3%A9%2B1%2Ecsv%2Ereport%2Ehtml";
     assert!(
-        published[1].message.ends_with(&format!("Nothing was staged. Report: {report}")),
+        published[1].message.ends_with(&format!("Nothing was staged. Report: {report}. Page: {page} ({console})")),
         "{}",
         published[1].message
     );
+    let html =
+        String::from_utf8(storage.get("errors", &format!("{key}.report.html")).expect("the page").body).expect("UTF-8");
+    assert!(html.contains("lacks required column: ZipCodeType"), "the refusal's reason is on the page");
     assert_eq!(result["objects"][0]["outputs"]["staged"], Value::Null);
     assert_eq!(result["objects"][0]["outputs"]["summary"], report.as_str());
 }

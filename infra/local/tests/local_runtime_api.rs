@@ -58,6 +58,7 @@ impl World {
         let mut env = moto_environment(&self.moto.endpoint);
         env.insert("STAGING_BUCKET".into(), STAGING.into());
         env.insert("ERRORS_BUCKET".into(), ERRORS.into());
+        env.insert("DEFAULT_FEED".into(), "zipcodes".into());
         env.insert("TRANSFORM_TOPIC_ARN".into(), self.topic.clone());
         env
     }
