@@ -391,7 +391,8 @@ impl<A: Write, J: Write> Rows<A, J> {
             report.reject(line, &cells, &refs);
         }
         let errors: Vec<ErrorJson<'_>> = errors.into_iter().map(|(_, e)| e).collect();
-        if errors.len() == 1 && errors[0].kind == ErrorType::BlankRow.as_str() {
+        // A blank row is skipped, not rejected, even when a key check also reports it.
+        if errors.iter().any(|e| e.kind == ErrorType::BlankRow.as_str()) {
             self.summary.blank += 1;
         } else {
             self.summary.rejected += 1;

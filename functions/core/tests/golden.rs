@@ -1,13 +1,14 @@
-//! Every case under `testdata/zipcodes/cases/<name>/input.csv` against its golden
-//! outputs: `accepted.csv` (only when the file is accepted), `rejects.jsonl` and
-//! `summary.json`. Run with `ZIPSTER_BLESS=1` to rewrite them after a deliberate change.
+//! Every case under `testdata/<feed>/cases/<name>/input.csv`, transformed with that
+//! feed's contract, against its golden outputs: `accepted.csv` (only when the file is
+//! accepted), `rejects.jsonl` and `summary.json`. Run with `ZIPSTER_BLESS=1` to rewrite
+//! them after a deliberate change.
 
 use std::path::{Path, PathBuf};
 
 use zipster_core::{Limits, transform};
 
-fn cases_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/zipcodes/cases")
+fn cases_dir(feed: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(feed).join("cases")
 }
 
 fn check(path: &Path, actual: Option<&[u8]>, bless: bool, failures: &mut Vec<String>) {
@@ -32,17 +33,27 @@ fn check(path: &Path, actual: Option<&[u8]>, bless: bool, failures: &mut Vec<Str
 }
 
 #[test]
-fn golden_cases() {
+fn zip_code_cases() {
+    golden_cases("zipcodes", 13);
+}
+
+#[test]
+fn city_cases() {
+    golden_cases("cities", 3);
+}
+
+fn golden_cases(feed: &str, at_least: usize) {
+    let contract = &zipster_core::feeds::builtin(feed).expect("the feed").contract;
     let bless = std::env::var_os("ZIPSTER_BLESS").is_some();
     let mut failures = Vec::new();
     let mut dirs: Vec<_> =
-        std::fs::read_dir(cases_dir()).expect("cases dir").map(|e| e.expect("entry").path()).collect();
+        std::fs::read_dir(cases_dir(feed)).expect("cases dir").map(|e| e.expect("entry").path()).collect();
     dirs.sort();
-    assert!(dirs.len() >= 12, "expected the golden cases, found {}", dirs.len());
+    assert!(dirs.len() >= at_least, "expected the golden cases, found {}", dirs.len());
     for dir in dirs {
         let input = std::fs::read(dir.join("input.csv")).expect("input.csv");
         let (mut accepted, mut rejects) = (Vec::new(), Vec::new());
-        let result = transform(zipcodes(), &input[..], &mut accepted, &mut rejects, &Limits::default());
+        let result = transform(contract, &input[..], &mut accepted, &mut rejects, &Limits::default());
         let (accepted, summary) = match result {
             Ok(summary) => (Some(accepted), summary),
             Err(failure) => (None, failure.summary),
@@ -53,9 +64,4 @@ fn golden_cases() {
         check(&dir.join("summary.json"), Some(summary.as_bytes()), bless, &mut failures);
     }
     assert!(failures.is_empty(), "{} golden mismatches:\n{}", failures.len(), failures.join("\n\n"));
-}
-
-/// The zip code feed's contract, as the functions have it compiled in.
-fn zipcodes() -> &'static zipster_contract::Contract {
-    &zipster_core::feeds::builtin(zipster_core::feeds::ZIPCODES).expect("the zip code feed").contract
 }

@@ -70,3 +70,24 @@ fn real_data_rejects_exactly_three_rows() {
 fn zipcodes() -> &'static zipster_contract::Contract {
     &zipster_core::feeds::builtin(zipster_core::feeds::ZIPCODES).expect("the zip code feed").contract
 }
+
+#[test]
+fn every_city_of_the_real_cities_data_is_accepted_and_normalized() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/cities/cities15000.csv");
+    let input = std::fs::read(path).expect("testdata/cities/cities15000.csv");
+    let contract = &zipster_core::feeds::builtin("cities").expect("the cities feed").contract;
+    let mut accepted = Vec::new();
+    let summary =
+        transform(contract, &input[..], &mut accepted, std::io::sink(), &Limits::default()).expect("accepted");
+    assert_eq!((summary.lines_read, summary.accepted, summary.rejected, summary.blank), (34_007, 34_006, 0, 0));
+    let mut rows = csv::Reader::from_reader(&accepted[..]);
+    let (mut non_ascii, mut no_admin) = (0, 0);
+    for row in rows.records() {
+        let row = row.expect("valid CSV");
+        assert_eq!(row.len(), 9);
+        non_ascii += usize::from(!row[1].is_ascii());
+        no_admin += usize::from(row[7].is_empty());
+    }
+    assert_eq!(no_admin, 25, "optional fields stay empty");
+    assert!(non_ascii > 7_000, "names in every script pass through: {non_ascii}");
+}
