@@ -43,7 +43,7 @@ pub fn run() -> Result<()> {
         Ok(cmd!(sh, "{ops} build").run()?)
     })?;
     step("short fuzz run", || {
-        crate::fuzz::targets().iter().try_for_each(|t| crate::fuzz::fuzz(t, 15, crate::fuzz::Corpus::ReadOnly))
+        crate::fuzz::targets().iter().try_for_each(|t| crate::fuzz::fuzz(t, 10, crate::fuzz::Corpus::ReadOnly))
     })?;
     eprintln!("ci: all green in {:.0?}", started.elapsed());
     Ok(())
