@@ -8,6 +8,7 @@
 
 mod bench;
 mod ci;
+mod deny;
 mod feed;
 mod fuzz;
 mod lint;

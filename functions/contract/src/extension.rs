@@ -3,8 +3,9 @@
 //! `feeds/README.md`, "Extensions"). Each is parsed and checked here, once, like the
 //! standard's properties: an unknown `zipster:` property is refused with its path.
 
-use regex::Regex;
 use serde_json::{Map, Value};
+
+use crate::matcher::Matcher;
 
 use crate::schema::{DescriptorError, FieldType, refuse};
 
@@ -129,7 +130,7 @@ pub(crate) struct FieldExtensions {
     pub labels: Vec<String>,
     /// The lexical form a cell must have to be read as the type at all (XML Schema's
     /// `pattern` facet, which constrains the lexical space of any type).
-    pub lexical: Option<(Regex, String)>,
+    pub lexical: Option<(Matcher, String)>,
     /// A reason per check (`type`, `required`, a constraint's name, `decimals`) that
     /// replaces the generic one, so that a feed's owners read their own words.
     pub reasons: Vec<(String, String)>,
@@ -187,11 +188,11 @@ pub(crate) fn field(
                 let Some(source) = value.as_str() else {
                     return refuse(p, "must be a string");
                 };
-                let regex = Regex::new(&format!(r"\A(?:{source})\z")).map_err(|e| DescriptorError {
+                let matcher = Matcher::new(source).map_err(|e| DescriptorError {
                     path: p.clone(),
                     message: format!("not a regular expression: {e}"),
                 })?;
-                ext.lexical = Some((regex, source.to_owned()));
+                ext.lexical = Some((matcher, source.to_owned()));
             }
             "reasons" => {
                 let Some(map) = value.as_object() else {

@@ -6,6 +6,7 @@
 
 mod extension;
 mod infer;
+mod matcher;
 mod number;
 mod schema;
 mod temporal;

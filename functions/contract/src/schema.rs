@@ -1,10 +1,10 @@
 //! Loading a Table Schema v2 descriptor into a [`Contract`]: every property is either
 //! understood or refused with its JSON path; nothing is silently ignored.
 
-use regex::Regex;
 use serde_json::Value;
 
 use crate::extension::{self, FieldExtensions, RaggedRows, SchemaExtensions, Thresholds};
+use crate::matcher::Matcher;
 use crate::number::{Decimal, NumberFormat};
 use crate::temporal::{self, Kind, Moment, Pattern};
 
@@ -118,7 +118,7 @@ impl BoundKind {
 pub(crate) enum Check {
     MinLength(usize),
     MaxLength(usize),
-    Pattern(Regex, String),
+    Pattern(Matcher, String),
     Bound(BoundKind, Bound, String),
     Enum(EnumValues, String),
 }
@@ -596,12 +596,12 @@ fn constraints(field: &Field, value: &Value, path: &str) -> Result<Constraints, 
                 let Some(p_text) = v.as_str() else {
                     return refuse(&p, "must be a string");
                 };
-                // The whole value must match, so the pattern is anchored at both ends.
-                let regex = Regex::new(&format!(r"\A(?:{p_text})\z")).map_err(|e| DescriptorError {
+                // The whole value must match (the matcher anchors it at both ends).
+                let matcher = Matcher::new(p_text).map_err(|e| DescriptorError {
                     path: p.clone(),
-                    message: format!("not a regular expression: {}", one_line(&e.to_string())),
+                    message: format!("not a regular expression: {e}"),
                 })?;
-                c.checks.push(Check::Pattern(regex, p_text.to_owned()));
+                c.checks.push(Check::Pattern(matcher, p_text.to_owned()));
             }
             "enum" => c.checks.push(Check::Enum(enum_values(field, v, &p)?, shown)),
             "minLength" | "maxLength" | "minimum" | "maximum" | "exclusiveMinimum" | "exclusiveMaximum" | "pattern" => {
@@ -613,10 +613,6 @@ fn constraints(field: &Field, value: &Value, path: &str) -> Result<Constraints, 
     }
     c.checks.sort_by_key(Check::rank);
     Ok(c)
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// A constraint value: a JSON number (numeric types) or a string read as a cell is.

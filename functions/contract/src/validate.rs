@@ -427,7 +427,7 @@ impl<'c> Validator<'c> {
                 continue;
             }
             let start = out.text.len();
-            let lexical_ok = field.ext.lexical.as_ref().is_none_or(|(regex, _)| regex.is_match(cell));
+            let lexical_ok = field.ext.lexical.as_ref().is_none_or(|(matcher, _)| matcher.is_match(cell));
             match lexical_ok.then(|| read(field, cell, &mut out.text, &mut self.digits)).flatten() {
                 Some(logical) => {
                     check(field, i + 1, cell, &logical, &self.digits, &mut out.errors);
@@ -592,7 +592,10 @@ fn read<'a>(field: &Field, cell: &'a str, out: &mut String, digits: &mut Vec<u8>
         }
         FieldType::Number(format) => {
             let head = number::parse(cell, format, digits)?;
-            number::write_canonical(head, digits, out);
+            // `zipster:decimals` writes its own form (`normalize`).
+            if field.ext.decimals.is_none() {
+                number::write_canonical(head, digits, out);
+            }
             Some(Logical::Number(head))
         }
         FieldType::Boolean { true_values, false_values } => {
@@ -670,19 +673,18 @@ fn normalize(
             text.insert_str(start, &with.to_string().repeat(length - have));
         }
     }
-    if let (Some(decimals), Logical::Number(head)) = (field.ext.decimals, value) {
+    if let (Some(decimals), Logical::Number(head)) = (field.ext.decimals, value)
+        && !number::write_fixed(*head, digits, decimals, text)
+    {
         text.truncate(start);
-        if !number::write_fixed(*head, digits, decimals, text) {
-            text.truncate(start);
-            text.push_str(cell);
-            return Err(constraint(
-                field,
-                column,
-                cell,
-                "decimals",
-                &format!("not a finite number with at most {decimals} decimals"),
-            ));
-        }
+        text.push_str(cell);
+        return Err(constraint(
+            field,
+            column,
+            cell,
+            "decimals",
+            &format!("not a finite number with at most {decimals} decimals"),
+        ));
     }
     Ok(())
 }
@@ -700,8 +702,8 @@ fn check(field: &Field, column: usize, cell: &str, value: &Logical<'_>, digits: 
                 let len = s.chars().count();
                 (len > *max).then(|| ("maxLength", format!("{len} characters, more than {max}")))
             }
-            (Check::Pattern(regex, source), Logical::Text(s)) => {
-                (!regex.is_match(s)).then(|| ("pattern", format!("does not match {source}")))
+            (Check::Pattern(matcher, source), Logical::Text(s)) => {
+                (!matcher.is_match(s)).then(|| ("pattern", format!("does not match {source}")))
             }
             (Check::Bound(kind, bound, shown), _) => {
                 let order = match (value, bound) {
