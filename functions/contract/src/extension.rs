@@ -63,6 +63,9 @@ impl Thresholds {
 pub(crate) struct SchemaExtensions {
     pub case_insensitive_labels: bool,
     pub ragged_rows: RaggedRows,
+    /// A line of only spaces and tabs is a blank row too (frictionless reads it as a
+    /// record whose first cell is the spaces).
+    pub whitespace_lines_are_blank: bool,
     pub key_prefix: Option<String>,
     pub thresholds: Thresholds,
 }
@@ -73,6 +76,7 @@ pub(crate) fn schema(root: &Map<String, Value>) -> Result<SchemaExtensions, Desc
         let path = key.as_str();
         match &key[PREFIX.len()..] {
             "caseInsensitiveLabels" => ext.case_insensitive_labels = flag(value, path)?,
+            "whitespaceLinesAreBlank" => ext.whitespace_lines_are_blank = flag(value, path)?,
             "raggedRows" => {
                 ext.ragged_rows = match value.as_str() {
                     Some("cell-errors") => RaggedRows::CellErrors,

@@ -302,6 +302,11 @@ impl Contract {
         self.ext.ragged_rows
     }
 
+    /// `zipster:whitespaceLinesAreBlank`: whether a line of only whitespace is a blank row.
+    pub fn whitespace_lines_are_blank(&self) -> bool {
+        self.ext.whitespace_lines_are_blank
+    }
+
     /// The fields, in the descriptor's order (the order of normalized records).
     pub fn fields(&self) -> &[Field] {
         &self.fields

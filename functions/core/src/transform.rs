@@ -307,18 +307,14 @@ impl<A: Write, J: Write> Rows<A, J> {
         validator: &mut Validator<'_>,
     ) -> Result<(), FileError> {
         let (line, raw, quoted) = (record.line, record.bytes, record.quoted);
-        if raw.iter().all(u8::is_ascii_whitespace) {
-            self.summary.blank += 1;
-            let error = ErrorJson { field: "row", kind: "blank-row", value: "", reason: "blank line, skipped" };
-            if let Some(report) = &mut self.report {
-                let cell = String::from_utf8_lossy(raw);
-                report.reject(line, &[&cell], &[error.as_ref(None)]);
-            }
-            return write_reject(&mut self.rejects, line, raw, &[error]);
-        }
+        // An empty line is a record with no cells, frictionless's blank row; a line of
+        // spaces is one too only where the contract says so.
+        // Either is validated as a record of no cells, so that key checks still see it.
+        let blank_line =
+            raw.is_empty() || (contract.whitespace_lines_are_blank() && raw.iter().all(u8::is_ascii_whitespace));
         self.splitter.split_known(raw, quoted);
         let splitter = &self.splitter;
-        let count = splitter.len();
+        let count = if blank_line { 0 } else { splitter.len() };
         // One UTF-8 check for the whole record (nearly every record passes); its fields are
         // split at ASCII separators, so each is a slice of it on character boundaries.
         let text = splitter.text(raw);
@@ -373,6 +369,12 @@ impl<A: Write, J: Write> Rows<A, J> {
                         ErrorJson { field, kind: ErrorType::TypeError.as_str(), value: &e.value, reason: NOT_UTF8 };
                     errors.push((column, error));
                 }
+            } else if blank_line && e.kind == ErrorType::BlankRow {
+                // What became of the line, in the transform's words.
+                errors.push((
+                    column,
+                    ErrorJson { field, kind: e.kind.as_str(), value: "", reason: "blank line, skipped" },
+                ));
             } else {
                 errors.push((column, ErrorJson { field, kind: e.kind.as_str(), value: &e.value, reason: &e.reason }));
             }
