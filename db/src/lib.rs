@@ -5,6 +5,7 @@
 //! search's bounding box) are separate modules from those that talk to the server.
 
 pub mod connect;
+pub mod contracts;
 pub mod credentials;
 pub mod error;
 pub mod idempotency;

@@ -187,6 +187,11 @@ pub enum FeedCommand {
     },
     /// Check every contract in feeds/: each descriptor loads, key prefixes do not overlap.
     Check,
+    /// Write the migration that creates the feed's table as its contract declares it (db/migrations/).
+    Migration {
+        /// The feed (feeds/<NAME>/schema.json).
+        name: String,
+    },
 }
 
 /// The database commands' server: `--database-url`, else `DATABASE_URL`, else the

@@ -68,6 +68,12 @@ pub(crate) struct SchemaExtensions {
     pub whitespace_lines_are_blank: bool,
     pub key_prefix: Option<String>,
     pub thresholds: Thresholds,
+    /// `zipster:table`: the table's name, and the columns it has beyond the fields.
+    pub table: Option<String>,
+    pub derived_columns: Vec<String>,
+    /// `zipster:table.key`: the table's primary key, by field names, where the file need
+    /// not be unique on it (a later row replaces an earlier one in the table).
+    pub table_key: Vec<String>,
 }
 
 pub(crate) fn schema(root: &Map<String, Value>) -> Result<SchemaExtensions, DescriptorError> {
@@ -89,6 +95,37 @@ pub(crate) fn schema(root: &Map<String, Value>) -> Result<SchemaExtensions, Desc
                 _ => return refuse(path, "must be a non-empty key prefix, without a leading /"),
             },
             "thresholds" => ext.thresholds = thresholds(value, path)?,
+            "table" => {
+                let Some(o) = value.as_object() else {
+                    return refuse(path, "must be {\"name\": NAME, \"derivedColumns\": [NAME…]}");
+                };
+                for (k, v) in o {
+                    let p = format!("{path}.{k}");
+                    match k.as_str() {
+                        "name" => ext.table = Some(sql_name(v, &p)?),
+                        "derivedColumns" => {
+                            let Some(list) = v.as_array() else { return refuse(p, "must be an array of column names") };
+                            ext.derived_columns = list
+                                .iter()
+                                .enumerate()
+                                .map(|(i, c)| sql_name(c, &format!("{p}[{i}]")))
+                                .collect::<Result<_, _>>()?;
+                        }
+                        "key" => {
+                            let Some(list) = v.as_array() else { return refuse(p, "must be an array of field names") };
+                            ext.table_key = list
+                                .iter()
+                                .enumerate()
+                                .map(|(i, c)| match c.as_str() {
+                                    Some(name) => Ok(name.to_owned()),
+                                    None => refuse(format!("{p}[{i}]"), "must be a field name"),
+                                })
+                                .collect::<Result<_, _>>()?;
+                        }
+                        _ => return refuse(p, "unsupported"),
+                    }
+                }
+            }
             _ => return refuse(path, unknown()),
         }
     }
@@ -143,6 +180,10 @@ pub(crate) struct FieldExtensions {
     /// Normalization of a number: exactly this many decimals (more is an error, never rounded).
     pub decimals: Option<u32>,
     pub required_unless: Option<RequiredUnless>,
+    /// `zipster:column` and `zipster:sqlType`: the field's column, where the defaults
+    /// (its name upper-case, the mapped type) must give way to an existing table.
+    pub column: Option<String>,
+    pub sql_type: Option<String>,
 }
 
 impl FieldExtensions {
@@ -261,10 +302,33 @@ pub(crate) fn field(
                     .collect::<Result<_, _>>()?;
                 ext.required_unless = Some(RequiredUnless { field: usize::MAX, field_name: name.to_owned(), values });
             }
+            "column" => ext.column = Some(sql_name(value, &p)?),
+            "sqlType" => match value.as_str() {
+                // A type, not a statement: letters, digits, spaces, parentheses and commas.
+                Some(t) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric() || b" (),".contains(&b)) => {
+                    ext.sql_type = Some(t.to_ascii_uppercase());
+                }
+                _ => return refuse(p, "must be a MySQL column type such as VARCHAR(16) or DECIMAL(5,2)"),
+            },
             _ => return refuse(p, unknown()),
         }
     }
     Ok(ext)
+}
+
+/// A table or column name: it is written into SQL, so only letters, digits and `_`,
+/// starting with a letter (no quoting needed, nothing to inject).
+fn sql_name(value: &Value, path: &str) -> Result<String, DescriptorError> {
+    match value.as_str() {
+        Some(n)
+            if n.len() <= 64
+                && n.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+                && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+        {
+            Ok(n.to_owned())
+        }
+        _ => refuse(path, "must be a name of letters, digits and _ (at most 64), starting with a letter"),
+    }
 }
 
 fn flag(value: &Value, path: &str) -> Result<bool, DescriptorError> {

@@ -9,10 +9,12 @@ mod infer;
 mod matcher;
 mod number;
 mod schema;
+mod table;
 mod temporal;
 mod validate;
 
 pub use extension::{RaggedRows, Thresholds};
 pub use infer::Inference;
 pub use schema::{Contract, DescriptorError, Field, FieldsMatch};
+pub use table::{Table, TableColumn};
 pub use validate::{Error, ErrorType, Header, Record, Validator};

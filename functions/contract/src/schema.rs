@@ -322,9 +322,14 @@ impl Contract {
     }
 }
 
-/// Checks what the field-level extensions say across fields: the field a
-/// `requiredUnless` names exists, and no label means two fields.
+/// Checks what the extensions say across fields: the field a `requiredUnless` names
+/// exists, no label means two fields, the table's key names fields.
 fn resolve_extensions(fields: &mut [Field], ext: &SchemaExtensions) -> Result<(), DescriptorError> {
+    for (i, name) in ext.table_key.iter().enumerate() {
+        if !fields.iter().any(|f| &f.name == name) {
+            return refuse(format!("zipster:table.key[{i}]"), format!("\"{name}\" is not a field"));
+        }
+    }
     for i in 0..fields.len() {
         if let Some(rule) = &fields[i].ext.required_unless {
             let path = format!("fields[{i}].zipster:requiredUnless");

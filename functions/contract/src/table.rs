@@ -1,0 +1,281 @@
+//! The MySQL table a contract declares: its name, one column per field with the type the
+//! field's Table Schema type and constraints map to, `NOT NULL` for `required`, the
+//! primary key and the `unique` fields. The mapping (documented in `feeds/README.md`,
+//! "The table"):
+//!
+//! | field | column type |
+//! |---|---|
+//! | `string` with `maxLength` n | `VARCHAR(n)` |
+//! | `string` with `enum` | `VARCHAR(longest value)` |
+//! | `string` with a one-class `pattern` of at most n characters (`[A-Z]{2}`) | `VARCHAR(n)` |
+//! | `string` padded to n (`zipster:padStart`) and at most n long | `CHAR(n)` |
+//! | other `string`, `any` | `TEXT` |
+//! | `integer` | the smallest of `TINYINT`…`BIGINT` (`UNSIGNED` when `minimum` ≥ 0) that holds both bounds; `BIGINT` without them |
+//! | `number` with `zipster:decimals` d and both bounds | `DECIMAL(p, d)`, p the bounds' integer digits + d |
+//! | other `number` | `DOUBLE` |
+//! | `boolean`, `date`, `time`, `year` | `BOOLEAN`, `DATE`, `TIME`, `YEAR` |
+//! | `datetime` | `DATETIME(6)` |
+//!
+//! Names: `zipster:table` (else the feed's name, upper-case) and `zipster:column` (else
+//! the field's name, upper-case); `zipster:sqlType` replaces a column's mapped type where
+//! an existing table must be kept as it is.
+
+use crate::matcher::Matcher;
+use crate::number::Head;
+use crate::schema::{Bound, BoundKind, Check, Contract, EnumValues, Field, FieldType};
+use crate::temporal::Kind;
+
+/// A table as the contract declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    pub name: String,
+    pub columns: Vec<TableColumn>,
+    /// Column names, in key order.
+    pub primary_key: Vec<String>,
+    /// Columns with a `unique` constraint.
+    pub unique: Vec<String>,
+    /// Columns the table has beyond the contract's (generated ones, like the zip codes'
+    /// `COORDS`), named by `zipster:table.derivedColumns`.
+    pub derived: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableColumn {
+    /// The field it holds.
+    pub field: String,
+    pub name: String,
+    /// Upper-case MySQL type (`VARCHAR(64)`, `DECIMAL(5,2)`, `INT UNSIGNED`).
+    pub sql_type: String,
+    pub nullable: bool,
+}
+
+impl Contract {
+    /// The table of feed `feed` (its folder name, the table's default name).
+    pub fn table(&self, feed: &str) -> Table {
+        let column_name = |f: &Field| f.ext.column.clone().unwrap_or_else(|| identifier(&f.name));
+        let columns = self
+            .fields
+            .iter()
+            .map(|f| TableColumn {
+                field: f.name.clone(),
+                name: column_name(f),
+                sql_type: f.ext.sql_type.clone().unwrap_or_else(|| sql_type(f)),
+                nullable: !f.constraints.required,
+            })
+            .collect();
+        Table {
+            name: self.ext.table.clone().unwrap_or_else(|| identifier(feed)),
+            columns,
+            primary_key: match self.primary_key.is_empty() {
+                false => self.primary_key.iter().map(|&i| column_name(&self.fields[i])).collect(),
+                true => self
+                    .ext
+                    .table_key
+                    .iter()
+                    .filter_map(|name| self.fields.iter().find(|f| &f.name == name))
+                    .map(column_name)
+                    .collect(),
+            },
+            unique: self.fields.iter().filter(|f| f.constraints.unique).map(column_name).collect(),
+            derived: self.ext.derived_columns.clone(),
+        }
+    }
+}
+
+impl Table {
+    /// `CREATE TABLE`, as a migration writes it (InnoDB, utf8mb4, binary collation: text
+    /// compares as the contract compares it, byte for byte).
+    pub fn create_statement(&self) -> String {
+        let mut lines: Vec<String> = self
+            .columns
+            .iter()
+            .map(|c| format!("    {} {} {}", c.name, c.sql_type, if c.nullable { "NULL" } else { "NOT NULL" }))
+            .collect();
+        if !self.primary_key.is_empty() {
+            lines.push(format!("    PRIMARY KEY ({})", self.primary_key.join(", ")));
+        }
+        for u in &self.unique {
+            lines.push(format!("    UNIQUE KEY {}_{u} ({u})", self.name));
+        }
+        format!(
+            "CREATE TABLE {} (\n{}\n) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;\n",
+            self.name,
+            lines.join(",\n")
+        )
+    }
+}
+
+/// A name as an SQL identifier that needs no quoting: upper-case ASCII letters, digits
+/// and `_` (anything else becomes `_`), never starting with a digit, at most 64.
+fn identifier(name: &str) -> String {
+    let mut id: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    if !id.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        id.insert_str(0, "C_");
+    }
+    id.chars().take(64).collect()
+}
+
+fn sql_type(f: &Field) -> String {
+    let checks = &f.constraints.checks;
+    let bound = |kind: BoundKind| {
+        checks.iter().find_map(|c| match c {
+            Check::Bound(k, Bound::Number(d), _) if *k == kind => Some(d.clone()),
+            _ => None,
+        })
+    };
+    match &f.kind {
+        FieldType::String(_) => {
+            let max_length = checks.iter().find_map(|c| match c {
+                Check::MaxLength(n) => Some(*n),
+                _ => None,
+            });
+            let enum_length = checks.iter().find_map(|c| match c {
+                Check::Enum(EnumValues::Strings(set), _) => set.iter().map(|v| v.chars().count()).max(),
+                _ => None,
+            });
+            let pattern_length = checks.iter().find_map(|c| match c {
+                Check::Pattern(Matcher::Run { max, .. }, _) if *max <= 65_535 => Some(*max),
+                _ => None,
+            });
+            let limit = max_length.or(enum_length).or(pattern_length);
+            match (f.ext.pad_start, limit) {
+                (Some((n, _)), Some(max)) if max <= n && n <= 255 => format!("CHAR({n})"),
+                (_, Some(max)) if max <= 16_383 => format!("VARCHAR({})", max.max(1)),
+                _ => "TEXT".to_owned(),
+            }
+        }
+        FieldType::Number(format) if format.integer => {
+            let (min, max) = (
+                bound(BoundKind::Minimum).and_then(|d| d.as_i128()),
+                bound(BoundKind::Maximum).and_then(|d| d.as_i128()),
+            );
+            integer_type(min, max)
+        }
+        FieldType::Number(_) => match (f.ext.decimals, bound(BoundKind::Minimum), bound(BoundKind::Maximum)) {
+            (Some(d), Some(min), Some(max)) => {
+                let digits = min.integer_digits().max(max.integer_digits()).max(1);
+                format!("DECIMAL({},{d})", digits + d as usize)
+            }
+            _ => "DOUBLE".to_owned(),
+        },
+        FieldType::Boolean { .. } => "BOOLEAN".to_owned(),
+        FieldType::Temporal(Kind::Date, _) => "DATE".to_owned(),
+        FieldType::Temporal(Kind::Time, _) => "TIME".to_owned(),
+        FieldType::Temporal(Kind::DateTime, _) => "DATETIME(6)".to_owned(),
+        FieldType::Year => "YEAR".to_owned(),
+        FieldType::Any => "TEXT".to_owned(),
+    }
+}
+
+/// The smallest integer type that holds `min..=max`.
+fn integer_type(min: Option<i128>, max: Option<i128>) -> String {
+    let (Some(min), Some(max)) = (min, max) else {
+        return if min.is_some_and(|m| m >= 0) { "BIGINT UNSIGNED" } else { "BIGINT" }.to_owned();
+    };
+    let types = [("TINYINT", 8u32), ("SMALLINT", 16), ("MEDIUMINT", 24), ("INT", 32), ("BIGINT", 64)];
+    for (name, bits) in types {
+        if min >= 0 && max < (1i128 << bits) {
+            return format!("{name} UNSIGNED");
+        }
+        if min >= -(1i128 << (bits - 1)) && max < (1i128 << (bits - 1)) {
+            return name.to_owned();
+        }
+    }
+    "DECIMAL(38,0)".to_owned()
+}
+
+impl crate::number::Decimal {
+    /// The value as an integer, if it is one that fits.
+    pub(crate) fn as_i128(&self) -> Option<i128> {
+        let Head::Finite { negative, exp } = self.head else { return None };
+        if self.digits.is_empty() {
+            return Some(0);
+        }
+        let n = self.digits.len() as i64;
+        if exp < n || exp > 38 {
+            return None;
+        }
+        let mut value: i128 = 0;
+        for k in 0..exp {
+            let digit = self.digits.get(k as usize).map_or(0, |d| i128::from(d - b'0'));
+            value = value.checked_mul(10)?.checked_add(digit)?;
+        }
+        Some(if negative { -value } else { value })
+    }
+
+    /// How many digits the value has before the point (0 for |value| < 1).
+    pub(crate) fn integer_digits(&self) -> usize {
+        match self.head {
+            Head::Finite { exp, .. } if !self.digits.is_empty() => exp.max(0) as usize,
+            _ => 0,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn table(fields: &str) -> Table {
+        Contract::from_json(&format!(r#"{{"fields": [{fields}]}}"#)).unwrap().table("orders")
+    }
+
+    #[test]
+    fn types_follow_the_documented_mapping() {
+        let t = table(
+            r#"{"name": "id", "type": "integer", "constraints": {"required": true, "minimum": 1, "maximum": 4000000000}},
+               {"name": "small", "type": "integer", "constraints": {"minimum": -100, "maximum": 100}},
+               {"name": "count", "type": "integer"},
+               {"name": "code", "type": "string", "constraints": {"pattern": "[A-Z]{2}"}},
+               {"name": "kind", "type": "string", "constraints": {"enum": ["A", "LONGEST"]}},
+               {"name": "note", "type": "string", "constraints": {"maxLength": 300}},
+               {"name": "text", "type": "string"},
+               {"name": "price", "type": "number", "constraints": {"minimum": 0, "maximum": 99999}, "zipster:decimals": 2},
+               {"name": "ratio", "type": "number"},
+               {"name": "ok", "type": "boolean"},
+               {"name": "day", "type": "date"},
+               {"name": "at", "type": "datetime"},
+               {"name": "year", "type": "year"}"#,
+        );
+        let types: Vec<(&str, &str, bool)> =
+            t.columns.iter().map(|c| (c.name.as_str(), c.sql_type.as_str(), c.nullable)).collect();
+        assert_eq!(
+            types,
+            [
+                ("ID", "INT UNSIGNED", false),
+                ("SMALL", "TINYINT", true),
+                ("COUNT", "BIGINT", true),
+                ("CODE", "VARCHAR(2)", true),
+                ("KIND", "VARCHAR(7)", true),
+                ("NOTE", "VARCHAR(300)", true),
+                ("TEXT", "TEXT", true),
+                ("PRICE", "DECIMAL(7,2)", true),
+                ("RATIO", "DOUBLE", true),
+                ("OK", "BOOLEAN", true),
+                ("DAY", "DATE", true),
+                ("AT", "DATETIME(6)", true),
+                ("YEAR", "YEAR", true),
+            ]
+        );
+        assert_eq!(t.name, "ORDERS");
+        let odd = table(r#"{"name": "1st name; DROP"}, {"name": "naïve"}"#);
+        let names: Vec<&str> = odd.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["C_1ST_NAME__DROP", "NA_VE"], "any field name becomes a plain identifier");
+    }
+
+    #[test]
+    fn keys_and_the_create_statement() {
+        let contract = Contract::from_json(
+            r#"{"primaryKey": ["id"], "zipster:table": {"name": "ORDER_LINES"}, "fields": [
+                {"name": "id", "type": "integer", "constraints": {"minimum": 0, "maximum": 255}},
+                {"name": "sku", "type": "string", "zipster:column": "SKU_CODE", "constraints": {"unique": true, "maxLength": 12}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            contract.table("orders").create_statement(),
+            "CREATE TABLE ORDER_LINES (\n    ID TINYINT UNSIGNED NOT NULL,\n    SKU_CODE VARCHAR(12) NULL,\n    PRIMARY KEY (ID),\n    UNIQUE KEY ORDER_LINES_SKU_CODE (SKU_CODE)\n) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;\n"
+        );
+    }
+}
