@@ -263,9 +263,13 @@ pub struct PutArgs {
     pub stage: String,
     /// The CSV file to upload.
     pub file: PathBuf,
-    /// The object key in the input bucket (default: the file's name).
+    /// The object key in the input bucket (default: the file's name, under --feed's prefix).
     #[arg(long)]
     pub key: Option<String>,
+    /// The feed to send it to: the key gets the feed's prefix (`cities/FILE`); without it,
+    /// the key decides (a key under no feed's prefix goes to the stage's default feed).
+    #[arg(long, conflicts_with = "key")]
+    pub feed: Option<String>,
     /// Only upload; do not follow the file.
     #[arg(long)]
     pub no_wait: bool,

@@ -65,7 +65,7 @@ async fn with_functions<T>(
 pub async fn put(args: PutArgs) -> Result<()> {
     let root = project_root();
     let file = if args.file.is_absolute() { args.file.clone() } else { std::env::current_dir()?.join(&args.file) };
-    let key = args.key.clone().unwrap_or_else(|| default_key(&file));
+    let key = put_key(&args, &file)?;
     let put = Put { key: key.clone(), wait: !args.no_wait, within: parse_age(&args.timeout)? };
     let story = with_functions(&root, &args.stage, async |stage: &Stage, _: Option<&LocalStage>| {
         eprintln!("put: s3://{}/{key} from {}", stage.input_bucket, file.display());
@@ -88,6 +88,15 @@ pub async fn put(args: PutArgs) -> Result<()> {
             args.timeout
         ),
     }
+}
+
+/// The object key: `--key`, else the file's name under `--feed`'s prefix, else the name.
+fn put_key(args: &PutArgs, file: &Path) -> Result<String> {
+    Ok(match (&args.key, &args.feed) {
+        (Some(key), _) => key.clone(),
+        (None, Some(feed)) => format!("{}{}", zipster_core::feeds::builtin(feed)?.key_prefix, default_key(file)),
+        (None, None) => default_key(file),
+    })
 }
 
 /// The object key `put` uses by default: the file's name.
@@ -155,9 +164,33 @@ pub async fn drift(args: StageArgs) -> Result<()> {
 
 /// `local put FILE` and `local redrive`: the same commands on the local stage.
 pub fn local_put(file: PathBuf, key: Option<String>) -> PutArgs {
-    PutArgs { stage: zipster_local::deploy::STAGE.to_owned(), file, key, no_wait: false, timeout: "5m".to_owned() }
+    PutArgs {
+        stage: zipster_local::deploy::STAGE.to_owned(),
+        file,
+        key,
+        feed: None,
+        no_wait: false,
+        timeout: "5m".to_owned(),
+    }
 }
 
 pub fn local_redrive() -> RedriveArgs {
     RedriveArgs { stage: zipster_local::deploy::STAGE.to_owned(), dry_run: false }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_feed_puts_the_file_under_its_prefix() {
+        let mut args = local_put(PathBuf::from("x/orders 1.csv"), None);
+        let file = Path::new("x/orders 1.csv");
+        assert_eq!(put_key(&args, file).unwrap(), "orders 1.csv");
+        args.feed = Some("cities".to_owned());
+        assert_eq!(put_key(&args, file).unwrap(), "cities/orders 1.csv");
+        args.feed = Some("nope".to_owned());
+        assert!(put_key(&args, file).unwrap_err().to_string().contains("\"nope\" is not a feed"));
+    }
 }
