@@ -225,6 +225,9 @@ pub struct NearArgs {
     pub zipcode: String,
     #[arg(long)]
     pub miles: f64,
+    /// Ask a stage's database (through its migrate function, inside the VPC) instead of a local one.
+    #[arg(long, conflicts_with = "database_url")]
+    pub stage: Option<String>,
     #[command(flatten)]
     pub database: DatabaseArgs,
 }

@@ -2,6 +2,9 @@
 //! when the event names a staged seed object (`{"seed": {"bucket", "key"}}`), loads it
 //! as the load function loads a staged object (`zipster_aws::scratch::read_object`,
 //! then `zipster_db::load::load_object`). Returns `{"applied": [...], "loaded": {...}}`.
+//! The radius query of `near --stage` (`{"near": {"zipcode", "miles"}}`) runs here too,
+//! the one function inside the VPC that may read the tables for a person: it queries
+//! and migrates nothing, returning `{"near": [{"zipcode", "miles"}, ...]}`.
 //!
 //! Before migrating it waits, bounded, for the database to accept connections
 //! ([`wait_until_ready`]): the first `seed-db` after a fresh deploy races the host's
@@ -31,6 +34,15 @@ use zipster_db::{DbError, migrate};
 pub struct MigrateEvent {
     #[serde(default)]
     pub seed: Option<SeedObject>,
+    #[serde(default)]
+    pub near: Option<NearQuery>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NearQuery {
+    pub zipcode: String,
+    pub miles: f64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -42,7 +54,9 @@ pub struct SeedObject {
 
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
-    #[error("expected {{}} or {{\"seed\": {{\"bucket\": ..., \"key\": ...}}}}: {0}")]
+    #[error(
+        "expected {{}}, {{\"seed\": {{\"bucket\": ..., \"key\": ...}}}} or {{\"near\": {{\"zipcode\": ..., \"miles\": ...}}}}: {0}"
+    )]
     Event(String),
     #[error(transparent)]
     Migrate(#[from] DbError),
@@ -174,6 +188,17 @@ pub async fn handle<S: Storage>(storage: &S, pool: &MySqlPool, event: &Value) ->
         Value::Null => MigrateEvent::default(),
         other => serde_json::from_value(other.clone()).map_err(|e| MigrateError::Event(e.to_string()))?,
     };
+    if let Some(near) = event.near {
+        if event.seed.is_some() {
+            return Err(MigrateError::Event("a near query migrates and loads nothing: send it alone".to_owned()));
+        }
+        if !(near.miles.is_finite() && near.miles > 0.0 && near.miles <= 500.0) {
+            return Err(MigrateError::Event(format!("miles must be more than 0 and at most 500, not {}", near.miles)));
+        }
+        let neighbors = zipster_db::radius::near(pool, &near.zipcode, near.miles).await?;
+        info!(zipcode = %near.zipcode, miles = near.miles, found = neighbors.len(), "near");
+        return Ok(serde_json::json!({ "near": to_json("neighbors", &neighbors)? }));
+    }
     let applied = migrate::apply(pool).await?;
     info!(applied = applied.len(), "migrations applied");
     let loaded = match event.seed {

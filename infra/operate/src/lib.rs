@@ -13,6 +13,7 @@
 pub mod drift;
 pub mod follow;
 pub mod logs;
+pub mod near;
 pub mod redrive;
 pub mod status;
 

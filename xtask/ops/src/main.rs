@@ -42,7 +42,10 @@ fn run(command: Command) -> Result<()> {
             Some(name) => runtime.block_on(stage::seed(&name, args)),
             None => runtime.block_on(database::seed(&args)),
         },
-        Command::Near(args) => runtime.block_on(database::near(&args)),
+        Command::Near(args) => match args.stage.clone() {
+            Some(stage) => runtime.block_on(operate::near(&stage, &args)),
+            None => runtime.block_on(database::near(&args)),
+        },
         Command::Bench(Bench::Load(args)) => runtime.block_on(database::bench_load(&args)),
         Command::Bench(Bench::Local(args)) => runtime.block_on(local_bench(args)),
         Command::Local(args) => runtime.block_on(run_local(args)),

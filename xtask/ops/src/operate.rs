@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use xtask::cli::{LogsArgs, PutArgs, RedriveArgs, StageArgs, StatusArgs};
+use xtask::cli::{LogsArgs, NearArgs, PutArgs, RedriveArgs, StageArgs, StatusArgs};
 use zipster_deploy::{StageClients, load_stage};
 use zipster_local::commands as local;
 use zipster_local::pipeline::LocalStage;
@@ -142,6 +142,24 @@ pub async fn redrive(args: RedriveArgs) -> Result<()> {
     let failed = report.iter().filter(|r| !r.deleted).count();
     if failed > 0 && !args.dry_run {
         bail!("{failed} record(s) are still in the on-failure queue");
+    }
+    Ok(())
+}
+
+/// `near --stage S`: the radius query through the stage's migrate function, printed as
+/// the local `near` prints it.
+pub async fn near(stage: &str, args: &NearArgs) -> Result<()> {
+    let root = project_root();
+    let neighbors = with_functions(&root, stage, async |stage: &Stage, running: Option<&LocalStage>| match running {
+        Some(running) => zipster_operate::near::near(stage, running.service.as_ref(), &args.zipcode, args.miles).await,
+        None => zipster_operate::near::near(stage, &LambdaInvoke(&stage.clients), &args.zipcode, args.miles).await,
+    })
+    .await?;
+    if neighbors.is_empty() {
+        eprintln!("no zip code within {} miles of {}", args.miles, args.zipcode);
+    }
+    for (zipcode, miles) in neighbors {
+        println!("{zipcode} {miles:.9}");
     }
     Ok(())
 }

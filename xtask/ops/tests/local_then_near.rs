@@ -67,6 +67,9 @@ async fn the_near_query_local_suggests_answers_from_the_rows_local_loaded_and_th
 
     // No DATABASE_URL now: only what `local` recorded says where its rows are.
     let near = ops(local_dir.path(), None, &args);
+    // The same query through the stage: its migrate function, inside the "VPC".
+    let staged: Vec<&str> = args.iter().copied().chain(["--stage", "local"]).collect();
+    let near_stage = timed(local_dir.path(), &staged);
     // A failure there still stops the stage below before it is reported.
     let operated = tokio::spawn(operate(local_dir.path().to_owned())).await;
     let down = ops(local_dir.path(), None, &["local", "down"]);
@@ -75,6 +78,12 @@ async fn the_near_query_local_suggests_answers_from_the_rows_local_loaded_and_th
         std::panic::resume_unwind(failed.into_panic());
     }
     assert!(near.status.success(), "`cargo xtask {suggested}`: {}", text(&near));
+    assert!(near_stage.status.success(), "near --stage local: {}", text(&near_stage));
+    assert_eq!(
+        String::from_utf8_lossy(&near_stage.stdout),
+        String::from_utf8_lossy(&near.stdout),
+        "near --stage local answers as the local near"
+    );
     let neighbors: Vec<&str> = std::str::from_utf8(&near.stdout).unwrap().lines().collect();
     assert!(!neighbors.is_empty(), "`cargo xtask {suggested}` found nothing");
     let loaded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ZIPCODES").fetch_one(&db.pool).await.unwrap();
