@@ -1,10 +1,10 @@
-//! The load: one normalized CSV into `ZIPCODES`, all or nothing, recorded in
-//! `LOADED_OBJECTS` in the same transaction so that a retry or a duplicate event
-//! changes nothing.
+//! The load: one normalized CSV into its feed's table (as the contract declares it,
+//! [`zipster_contract::Table`]), all or nothing, recorded in `LOADED_OBJECTS` in the same
+//! transaction so that a retry or a duplicate event changes nothing. A table with a key
+//! is upserted (a row for a key already there replaces it); one without is appended to.
 
 use std::fmt;
 use std::io::{Read, Seek, SeekFrom};
-use std::sync::LazyLock;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -13,11 +13,23 @@ use zipster_core::event::ObjectRef;
 
 use crate::DbError;
 use crate::idempotency::{Decision, PriorLoad, decide};
-use crate::rows::{RowReader, ZipRow};
+use crate::rows::{RowReader, Value};
+use zipster_contract::Table;
 
 /// Rows per `INSERT`: large enough that round trips do not dominate, far below the
-/// protocol's 65,535 placeholders and the default 16 MiB packet.
+/// protocol's 65,535 placeholders and the default 16 MiB packet (fewer for a table wide
+/// enough that 1000 rows would pass the placeholder limit).
 pub const ROWS_PER_STATEMENT: usize = 1000;
+
+fn rows_per_statement(table: &Table) -> usize {
+    ROWS_PER_STATEMENT.min(60_000 / table.columns.len().max(1)).max(1)
+}
+
+/// The zip code feed's table, which the seed and `load_csv` load.
+fn zipcodes() -> Result<Table, DbError> {
+    let feed = zipster_core::feeds::builtin(zipster_core::feeds::ZIPCODES).map_err(|e| DbError::Seed(e.to_string()))?;
+    Ok(feed.contract.table(&feed.name))
+}
 
 /// The S3 object version being loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +95,7 @@ impl ObjectResult {
 /// is recorded, whatever the event claimed). See [`load_csv`].
 pub async fn load_object<R: Read + Seek>(
     pool: &MySqlPool,
+    table: &Table,
     obj: &ObjectRef,
     etag: String,
     version_id: Option<String>,
@@ -95,34 +108,34 @@ pub async fn load_object<R: Read + Seek>(
         version_id: version_id.or_else(|| obj.version_id.clone()),
         sequencer: obj.sequencer.clone(),
     };
-    let outcome = load_csv(pool, &object, input).await?;
+    let outcome = load_table(pool, table, &object, input).await?;
     Ok(ObjectResult { bucket: object.bucket, key: object.key, etag: object.etag, outcome })
 }
 
-const UPSERT_HEAD: &str = "INSERT INTO ZIPCODES \
-    (ZIPCODE, ZIPCODE_TYPE, CITY, STATE, LOCATION_TYPE, LATITUDE, LONGITUDE, LOCATION, DECOMISSIONED) VALUES ";
-const ROW_PLACEHOLDERS: &str = "(?,?,?,?,?,?,?,?,?)";
-// VALUES(col) rather than MySQL 8's row alias: MariaDB has no row alias.
-const UPSERT_TAIL: &str = " ON DUPLICATE KEY UPDATE \
-    ZIPCODE_TYPE = VALUES(ZIPCODE_TYPE), CITY = VALUES(CITY), STATE = VALUES(STATE), \
-    LOCATION_TYPE = VALUES(LOCATION_TYPE), LATITUDE = VALUES(LATITUDE), LONGITUDE = VALUES(LONGITUDE), \
-    LOCATION = VALUES(LOCATION), DECOMISSIONED = VALUES(DECOMISSIONED)";
-
-/// The statement for `rows` rows: placeholders only, never data.
-pub fn upsert_sql(rows: usize) -> String {
-    let mut sql = String::with_capacity(UPSERT_HEAD.len() + rows * (ROW_PLACEHOLDERS.len() + 1) + UPSERT_TAIL.len());
-    sql.push_str(UPSERT_HEAD);
+/// The statement for `rows` rows of `table`: placeholders only, never data. Names come
+/// from the contract, which admits only letters, digits and `_` in them.
+pub fn upsert_sql(table: &Table, rows: usize) -> String {
+    let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+    let placeholders = format!("({})", vec!["?"; names.len()].join(","));
+    let mut sql = format!("INSERT INTO {} ({}) VALUES ", table.name, names.join(", "));
     for i in 0..rows {
         if i > 0 {
             sql.push(',');
         }
-        sql.push_str(ROW_PLACEHOLDERS);
+        sql.push_str(&placeholders);
     }
-    sql.push_str(UPSERT_TAIL);
+    let updated: Vec<String> = names
+        .iter()
+        .filter(|n| !table.primary_key.iter().any(|k| k == *n))
+        .map(|n| format!("{n} = VALUES({n})"))
+        .collect();
+    if !table.primary_key.is_empty() && !updated.is_empty() {
+        // VALUES(col) rather than MySQL 8's row alias: MariaDB has no row alias.
+        sql.push_str(" ON DUPLICATE KEY UPDATE ");
+        sql.push_str(&updated.join(", "));
+    }
     sql
 }
-
-static FULL_UPSERT: LazyLock<String> = LazyLock::new(|| upsert_sql(ROWS_PER_STATEMENT));
 
 /// Loads a normalized CSV as `object`: nothing if this content is already the key's
 /// latest load or a later version is loaded; otherwise every row, in one transaction.
@@ -134,13 +147,23 @@ static FULL_UPSERT: LazyLock<String> = LazyLock::new(|| upsert_sql(ROWS_PER_STAT
 pub async fn load_csv<R: Read + Seek>(
     pool: &MySqlPool,
     object: &ObjectVersion,
+    input: R,
+) -> Result<LoadOutcome, DbError> {
+    load_table(pool, &zipcodes()?, object, input).await
+}
+
+/// [`load_csv`] into any feed's table.
+pub async fn load_table<R: Read + Seek>(
+    pool: &MySqlPool,
+    table: &Table,
+    object: &ObjectVersion,
     mut input: R,
 ) -> Result<LoadOutcome, DbError> {
     let mut retries = 0;
     loop {
         // Boxed: inlined, this future's type nests deep enough in the migrate function
         // (migrations, then seed, then this) to overflow rustc's layout depth limit.
-        match Box::pin(load_once(pool, object, &mut input)).await {
+        match Box::pin(load_once(pool, table, object, &mut input)).await {
             Err(err) if err.is_deadlock() && retries < DEADLOCK_RETRIES => {
                 retries += 1;
                 let pause = deadlock_pause(retries);
@@ -164,10 +187,15 @@ fn deadlock_pause(retry: u32) -> Duration {
     Duration::from_millis(base + jitter)
 }
 
-async fn load_once<R: Read>(pool: &MySqlPool, object: &ObjectVersion, input: R) -> Result<LoadOutcome, DbError> {
-    let mut reader = RowReader::new(input)?;
+async fn load_once<R: Read>(
+    pool: &MySqlPool,
+    table: &Table,
+    object: &ObjectVersion,
+    input: R,
+) -> Result<LoadOutcome, DbError> {
+    let mut reader = RowReader::new(input, table)?;
     let mut tx = pool.begin().await.map_err(DbError::sql("starting the load transaction"))?;
-    match load_in(&mut tx, object, &mut reader).await {
+    match load_in(&mut tx, table, object, &mut reader).await {
         Ok(outcome) => {
             tx.commit().await.map_err(DbError::sql("committing the load"))?;
             Ok(outcome)
@@ -186,6 +214,7 @@ async fn load_once<R: Read>(pool: &MySqlPool, object: &ObjectVersion, input: R) 
 
 async fn load_in<R: Read>(
     tx: &mut Transaction<'_, MySql>,
+    table: &Table,
     object: &ObjectVersion,
     reader: &mut RowReader<R>,
 ) -> Result<LoadOutcome, DbError> {
@@ -194,15 +223,17 @@ async fn load_in<R: Read>(
         Decision::Superseded { by } => return Ok(LoadOutcome::Superseded { by_sequencer: by }),
         Decision::Load => {}
     }
-    let before = count_zipcodes(tx).await?;
-    let mut batch = Vec::with_capacity(ROWS_PER_STATEMENT);
+    let before = count_rows(tx, table).await?;
+    let per_statement = rows_per_statement(table);
+    let full = upsert_sql(table, per_statement);
+    let mut batch = Vec::with_capacity(per_statement);
     let (mut rows, mut affected) = (0_u64, 0_u64);
-    while reader.next_batch(ROWS_PER_STATEMENT, &mut batch)? > 0 {
-        affected += upsert(tx, &batch).await?;
+    while reader.next_batch(per_statement, &mut batch)? > 0 {
+        affected += upsert(tx, table, &full, per_statement, &batch).await?;
         rows += batch.len() as u64;
         batch.clear();
     }
-    let inserted = count_zipcodes(tx).await?.saturating_sub(before);
+    let inserted = count_rows(tx, table).await?.saturating_sub(before);
     // The driver asks for "found rows": 1 per insert, 2 per changed row, 1 per row
     // left as it was; so what exceeds one per row is the changed rows.
     let updated = affected.saturating_sub(rows);
@@ -229,35 +260,39 @@ async fn prior_loads(tx: &mut Transaction<'_, MySql>, object: &ObjectVersion) ->
     Ok(rows.into_iter().map(|(etag, sequencer)| PriorLoad { etag, sequencer }).collect())
 }
 
-async fn count_zipcodes(tx: &mut Transaction<'_, MySql>) -> Result<u64, DbError> {
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ZIPCODES")
+async fn count_rows(tx: &mut Transaction<'_, MySql>, table: &Table) -> Result<u64, DbError> {
+    let sql = format!("SELECT COUNT(*) FROM {}", table.name);
+    let count: i64 = sqlx::query_scalar(AssertSqlSafe(sql))
         .fetch_one(&mut **tx)
         .await
-        .map_err(DbError::sql("counting zip codes"))?;
+        .map_err(DbError::sql("counting the table's rows"))?;
     Ok(u64::try_from(count).unwrap_or(0))
 }
 
-async fn upsert(tx: &mut Transaction<'_, MySql>, batch: &[ZipRow]) -> Result<u64, DbError> {
+async fn upsert(
+    tx: &mut Transaction<'_, MySql>,
+    table: &Table,
+    full: &str,
+    per_statement: usize,
+    batch: &[Vec<Value>],
+) -> Result<u64, DbError> {
     let tail_sql;
-    let mut query = if batch.len() == ROWS_PER_STATEMENT {
-        sqlx::query(FULL_UPSERT.as_str())
+    let mut query = if batch.len() == per_statement {
+        sqlx::query(AssertSqlSafe(full))
     } else {
-        tail_sql = upsert_sql(batch.len());
+        tail_sql = upsert_sql(table, batch.len());
         sqlx::query(AssertSqlSafe(tail_sql.as_str()))
     };
     for row in batch {
-        query = query
-            .bind(&row.zipcode)
-            .bind(&row.zipcode_type)
-            .bind(&row.city)
-            .bind(&row.state)
-            .bind(&row.location_type)
-            .bind(row.latitude.as_deref())
-            .bind(row.longitude.as_deref())
-            .bind(&row.location)
-            .bind(row.decommissioned);
+        for value in row {
+            query = match value {
+                Value::Null => query.bind(None::<&str>),
+                Value::Boolean(b) => query.bind(*b),
+                Value::Text(text) => query.bind(text.as_str()),
+            };
+        }
     }
-    let result = query.execute(&mut **tx).await.map_err(DbError::sql("upserting zip codes"))?;
+    let result = query.execute(&mut **tx).await.map_err(DbError::sql("upserting the rows"))?;
     Ok(result.rows_affected())
 }
 
@@ -288,10 +323,16 @@ mod tests {
 
     #[test]
     fn statement_has_one_placeholder_per_value() {
-        let sql = upsert_sql(3);
+        let table = zipcodes().unwrap();
+        let sql = upsert_sql(&table, 3);
         assert_eq!(sql.matches('?').count(), 27);
-        assert!(sql.contains("(?,?,?,?,?,?,?,?,?),(?,?,?,?,?,?,?,?,?),(?,?,?,?,?,?,?,?,?) ON DUPLICATE KEY UPDATE"));
-        assert!(FULL_UPSERT.matches('?').count() < 65_535);
+        assert!(sql.starts_with("INSERT INTO ZIPCODES (ZIPCODE, ZIPCODE_TYPE, CITY, STATE, LOCATION_TYPE, LATITUDE, LONGITUDE, LOCATION, DECOMISSIONED) VALUES "), "{sql}");
+        assert!(sql.contains("(?,?,?,?,?,?,?,?,?),(?,?,?,?,?,?,?,?,?),(?,?,?,?,?,?,?,?,?) ON DUPLICATE KEY UPDATE ZIPCODE_TYPE = VALUES(ZIPCODE_TYPE), "), "{sql}");
+        assert!(!sql.contains("ZIPCODE = VALUES(ZIPCODE)"), "the key is not updated");
+        assert!(upsert_sql(&table, rows_per_statement(&table)).matches('?').count() < 65_535);
+        let mut appended = table.clone();
+        appended.primary_key.clear();
+        assert!(!upsert_sql(&appended, 1).contains("ON DUPLICATE"), "no key: rows are appended");
     }
 
     #[test]

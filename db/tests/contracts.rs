@@ -39,3 +39,45 @@ async fn a_contract_that_disagrees_with_its_table_is_told_column_by_column() {
     let missing = table_drift(&db.pool, &table).await.expect("information_schema");
     assert!(missing[0].starts_with("table NO_SUCH_TABLE does not exist"), "{missing:?}");
 }
+
+#[tokio::test]
+async fn a_second_feed_loads_into_its_own_table_with_its_types_once() {
+    let Some((db, _)) = TestDb::migrated("contracts_cities_load").await else { return };
+    let cities = Catalog::builtin().expect("the feeds").get("cities").expect("the cities feed");
+    let raw = std::fs::read(zipster_tools::project_root().join("testdata/cities/cities15000.csv")).expect("the data");
+    let mut staged = Vec::new();
+    let summary =
+        zipster_core::transform(&cities.contract, &raw[..], &mut staged, std::io::sink(), &Default::default())
+            .expect("transformed");
+    let table = cities.contract.table(&cities.name);
+    let object = zipster_db::load::ObjectVersion {
+        bucket: "staging".into(),
+        key: "cities/cities15000.csv".into(),
+        etag: "e1".into(),
+        version_id: None,
+        sequencer: None,
+    };
+    let outcome =
+        zipster_db::load::load_table(&db.pool, &table, &object, std::io::Cursor::new(&staged)).await.expect("loaded");
+    let zipster_db::load::LoadOutcome::Loaded(counts) = outcome else { panic!("{outcome}") };
+    assert_eq!((counts.rows, counts.inserted), (summary.accepted, summary.accepted));
+    let (name, population, admin): (String, u64, Option<String>) =
+        sqlx::query_as("SELECT NAME, POPULATION, ADMIN1CODE FROM CITIES WHERE GEONAMEID = 1819729")
+            .fetch_one(&db.pool)
+            .await
+            .expect("Hong Kong");
+    assert_eq!((name.as_str(), population, admin), ("Hong Kong", 7_396_076, None), "an absent value is NULL");
+    let (name, others): (String, String) =
+        sqlx::query_as("SELECT NAME, ALTERNATENAMES FROM CITIES WHERE GEONAMEID = 362")
+            .fetch_one(&db.pool)
+            .await
+            .expect("Shahrak-e Qods");
+    assert_eq!(name, "Shahrak-e Qods");
+    assert!(others.ends_with("شهرک غرب;شهرک قدس"), "text in any script round-trips: {others}");
+    let lavasan: String =
+        sqlx::query_scalar("SELECT NAME FROM CITIES WHERE GEONAMEID = 490").fetch_one(&db.pool).await.expect("490");
+    assert_eq!(lavasan, "Lavāsān");
+    let again =
+        zipster_db::load::load_table(&db.pool, &table, &object, std::io::Cursor::new(&staged)).await.expect("again");
+    assert_eq!(again, zipster_db::load::LoadOutcome::AlreadyLoaded);
+}

@@ -184,7 +184,7 @@ async fn a_row_the_database_rejects_rolls_the_whole_file_back() {
     rows[2_200] = "12200,STANDARD,TOWN,NJX,PRIMARY,40.00,-74.00,NA-US-NJ-TOWN,false".to_owned();
     let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
     let err = load_csv(&db.pool, &object("b", Some("02")), Cursor::new(csv(&refs).into_bytes())).await.unwrap_err();
-    assert!(matches!(err, DbError::Sql { context: "upserting zip codes", .. }), "{err}");
+    assert!(matches!(err, DbError::Sql { context: "upserting the rows", .. }), "{err}");
     assert!(err.to_string().contains("STATE"), "{err}");
     assert_eq!(table(&db.pool).await, before);
     assert_eq!(loaded_objects(&db.pool).await.len(), 1);

@@ -146,7 +146,11 @@ fn feed_access(def: &FunctionDef, stage: &StageConfig, feed: &Feed) -> (BTreeMap
                 ("LOAD_TOPIC_ARN", feed.load_topic.arn()),
                 ("ALERTS_TOPIC_ARN", feed.alerts_topic.arn()),
                 ("MAX_OBJECT_BYTES", max_staged_bytes(def.settings(stage).ephemeral_storage_mb).to_string().into()),
-            ]),
+            ])
+            .into_iter()
+            // Both functions find a key's feed by the same rule and the same stage setting.
+            .chain(stage.default_feed.clone().map(|name| ("DEFAULT_FEED", name.into())))
+            .collect(),
             vec![read(&feed.staging), publish([&feed.load_topic, &feed.alerts_topic])],
         ),
         name if name == MIGRATE.name => (

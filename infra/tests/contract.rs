@@ -109,6 +109,7 @@ fn functions_get_the_agreed_environment_runtime_and_code_location() {
                 "DATABASE_MAX_CONNECTIONS",
                 "DATABASE_NAME",
                 "DATABASE_SECRET_ARN",
+                "DEFAULT_FEED",
                 "LOAD_TOPIC_ARN",
                 "MAX_OBJECT_BYTES",
             ],

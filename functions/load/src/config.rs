@@ -12,14 +12,17 @@ pub struct Config {
     pub max_object_bytes: u64,
     /// The pool's size: what the host's `max_connections` was sized for, per instance.
     pub database_connections: u32,
+    /// The feed of staged keys under no feed's prefix (`DEFAULT_FEED`), as the transform
+    /// routed them: a staged object keeps its input key.
+    pub default_feed: Option<String>,
 }
 
 /// 400 MiB: the staged file and the function's own needs fit the default 512 MiB `/tmp`.
 pub const DEFAULT_MAX_OBJECT_BYTES: u64 = 400 * 1024 * 1024;
 
 impl Config {
-    /// Reads `LOAD_TOPIC_ARN`, `ALERTS_TOPIC_ARN` and optionally `MAX_OBJECT_BYTES` and
-    /// `DATABASE_MAX_CONNECTIONS`.
+    /// Reads `LOAD_TOPIC_ARN`, `ALERTS_TOPIC_ARN` and optionally `MAX_OBJECT_BYTES`,
+    /// `DATABASE_MAX_CONNECTIONS` and `DEFAULT_FEED`.
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env::new(var);
         Ok(Self {
@@ -27,6 +30,7 @@ impl Config {
             alerts_topic_arn: env.required("ALERTS_TOPIC_ARN")?,
             max_object_bytes: env.bytes("MAX_OBJECT_BYTES", DEFAULT_MAX_OBJECT_BYTES)?,
             database_connections: env.database_connections(Limits::default().max_connections)?,
+            default_feed: env.optional("DEFAULT_FEED"),
         })
     }
 }

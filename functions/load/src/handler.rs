@@ -25,6 +25,10 @@ pub enum LoadError {
     Result(#[from] ResultError),
     #[error("{} of {} objects failed to load: {}", .0.failed, .0.total, .0.first)]
     SeveralObjects(#[from] SeveralObjects<LoadError>),
+    /// The staged key belongs to no feed of this build (the transform routed it, so a
+    /// stage whose functions disagree on the feeds).
+    #[error("s3://{bucket}/{key}: {reason}")]
+    Route { bucket: String, key: String, reason: String },
 }
 
 impl ErrorKind for LoadError {
@@ -34,6 +38,7 @@ impl ErrorKind for LoadError {
             Self::Object(error) => error.error_type(),
             Self::Result(error) => error.error_type(),
             Self::SeveralObjects(several) => several.error_type(),
+            Self::Route { .. } => "InvalidEvent",
         }
     }
 }
@@ -72,8 +77,15 @@ impl<S: Storage, N: Notify> Loader<S, N> {
     }
 
     async fn load_and_report(&self, obj: &ObjectRef) -> Result<ObjectResult, LoadError> {
+        // The staged object keeps the input's key: its feed is found as the transform found it.
+        let route = zipster_core::feeds::Catalog::builtin().map_err(|e| e.to_string()).and_then(|catalog| {
+            catalog.route(&obj.key, self.config.default_feed.as_deref()).map_err(|e| e.to_string())
+        });
+        let feed =
+            route.map_err(|reason| LoadError::Route { bucket: obj.bucket.clone(), key: obj.key.clone(), reason })?;
+        let table = feed.contract.table(&feed.name);
         let result = read_object(&self.storage, obj, self.config.max_object_bytes, async |info, file| {
-            load_object(&self.pool, obj, info.etag, info.version_id, file).await
+            load_object(&self.pool, &table, obj, info.etag, info.version_id, file).await
         })
         .await?;
         let line = result.summary_line();

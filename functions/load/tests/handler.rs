@@ -58,6 +58,7 @@ fn config() -> Config {
         alerts_topic_arn: "arn:alerts".to_owned(),
         max_object_bytes: 1 << 20,
         database_connections: 2,
+        default_feed: Some("zipcodes".to_owned()),
     }
 }
 
@@ -198,4 +199,26 @@ async fn garbage_events_alert_and_fail() {
     let err = loader.handle(&json!({"hello": "world"})).await.unwrap_err();
     assert_eq!(err.error_type(), "InvalidEvent", "{err}");
     assert_eq!(loader.notify.published()[0].topic_arn, "arn:alerts");
+}
+
+#[tokio::test]
+async fn a_staged_file_loads_into_its_feeds_table_and_a_key_of_no_feed_is_refused() {
+    let Some((db, _)) = TestDb::migrated("handler_feeds").await else { return };
+    let mut loader = loader(db.pool.clone());
+    let staged_cities = "geonameid,name,latitude,longitude,countrycode,population,timezone,admin1code,alternatenames\n\
+                         490,Lavāsān,35.82159,51.64444,IR,18146,Asia/Tehran,26,Lavasan;لواسان\n\
+                         1819729,Hong Kong,22.27832,114.17469,HK,7396076,Asia/Hong_Kong,,\n";
+    loader.storage.put(STAGING, "cities/top.csv", staged_cities);
+    let output = loader.handle(&s3_event("cities/top.csv", "0055AED6DCD90281E5")).await.unwrap();
+    assert_eq!(output["objects"][0]["status"], "loaded", "{output}");
+    assert_eq!(output["objects"][0]["inserted"], 2);
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM CITIES").fetch_one(&db.pool).await.unwrap();
+    assert_eq!(count, 2);
+    assert!(cities(&db.pool).await.is_empty(), "nothing went to ZIPCODES");
+
+    loader.config.default_feed = None;
+    loader.storage.put(STAGING, "elsewhere/x.csv", staged(&[PEQUANNOCK]));
+    let err = loader.handle(&s3_event("elsewhere/x.csv", "0055AED6DCD90281E6")).await.unwrap_err();
+    assert_eq!(err.error_type(), "InvalidEvent");
+    assert!(err.to_string().contains("no feed claims key \"elsewhere/x.csv\""), "{err}");
 }

@@ -204,6 +204,10 @@ pub async fn handle<S: Storage>(storage: &S, pool: &MySqlPool, event: &Value) ->
     let loaded = match event.seed {
         None => None,
         Some(seed) => {
+            // The seed is the zip code export: the zip code feed's table.
+            let feed = zipster_core::feeds::builtin(zipster_core::feeds::ZIPCODES)
+                .map_err(|e| MigrateError::Event(e.to_string()))?;
+            let seed_table = feed.contract.table(&feed.name);
             let obj = ObjectRef {
                 bucket: seed.bucket,
                 key: seed.key,
@@ -213,7 +217,7 @@ pub async fn handle<S: Storage>(storage: &S, pool: &MySqlPool, event: &Value) ->
                 size: None,
             };
             let result = read_object(storage, &obj, MAX_SEED_BYTES, async |info, file| {
-                load_object(pool, &obj, info.etag, info.version_id, file).await
+                load_object(pool, &seed_table, &obj, info.etag, info.version_id, file).await
             })
             .await?;
             info!(key = %result.key, outcome = %result.outcome, "seed loaded");
