@@ -88,6 +88,12 @@ async fn the_near_query_local_suggests_answers_from_the_rows_local_loaded_and_th
     assert!(!neighbors.is_empty(), "`cargo xtask {suggested}` found nothing");
     let loaded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ZIPCODES").fetch_one(&db.pool).await.unwrap();
     assert!(loaded > 0);
+    let (cities, named): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(CASE WHEN NAME = 'Lavāsān' THEN 1 END) FROM CITIES")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!((cities, named), (8, 1), "the cities feed's rows are in its own table");
     for line in neighbors {
         let zipcode = line.split_whitespace().next().unwrap();
         let found: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ZIPCODES WHERE ZIPCODE = ?")
@@ -112,6 +118,13 @@ async fn operate(dir: std::path::PathBuf) {
     assert!(out.contains("→ loaded") && out.contains(&counts), "{out}");
     assert!(out.contains(&format!("load:      loaded {} rows", golden["accepted"])), "{out}");
     assert!(out.lines().any(|l| l.starts_with("  staged:    s3://") && l.ends_with(key)), "{out}");
+
+    // A second feed, end to end: under its prefix, through its contract, into its table.
+    let cities = zipster_tools::project_root().join("testdata/cities/cases/good/input.csv").display().to_string();
+    let put_cities = timed(dir, &["put", "--stage", "local", &cities, "--feed", "cities"]);
+    assert!(put_cities.status.success(), "{}", text(&put_cities));
+    let out = String::from_utf8_lossy(&put_cities.stdout);
+    assert!(out.contains("load:      loaded 8 rows"), "{out}");
 
     let refused =
         timed(dir, &["put", "--stage", "local", &case("missing_columns", "input.csv"), "--key", "ops/refused.csv"]);
