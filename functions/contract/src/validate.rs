@@ -299,6 +299,9 @@ impl Record {
     }
 }
 
+/// The reason of a cell whose bytes are not UTF-8.
+pub const NOT_TEXT: &str = "not valid UTF-8";
+
 /// A value's key (its bytes for `unique`, the key's for `primaryKey`) → the line it was
 /// first seen on. The std hasher stays: the keys come from untrusted files, and a fixed
 /// fast hash would let a crafted file make every insertion collide.
@@ -349,22 +352,24 @@ impl<'c> Validator<'c> {
         }
     }
 
-    /// The field a 0-based source column carries, if any.
-    pub fn column_field(&self, column: usize) -> Option<&'c Field> {
-        match self.header.columns.get(column)? {
-            Column::Field(f) => self.contract.fields.get(*f),
-            Column::Unread => None,
-        }
-    }
-
     /// Validates the record on `line` (as the caller counts lines, named in duplicates).
     pub fn validate(&mut self, line: u64, cells: &[&str], out: &mut Record) {
-        self.validate_cells(line, cells.len(), |i| cells[i], out);
+        self.validate_cells(line, cells.len(), |i| cells[i], &[], out);
     }
 
     /// [`Validator::validate`] over `count` cells read by `cell` (0-based), so that a
     /// caller holding a record's cells in its own form needs no per-record vector.
-    pub fn validate_cells<'a>(&mut self, line: u64, count: usize, cell: impl Fn(usize) -> &'a str, out: &mut Record) {
+    /// `not_text` lists the cells (0-based, ascending) whose bytes were not UTF-8, which
+    /// `cell` gives with replacement characters: each is a `type-error` whatever its
+    /// field reads, so that replacement characters never pass for the data.
+    pub fn validate_cells<'a>(
+        &mut self,
+        line: u64,
+        count: usize,
+        cell: impl Fn(usize) -> &'a str,
+        not_text: &[usize],
+        out: &mut Record,
+    ) {
         out.text.clear();
         out.errors.clear();
         out.values.clear();
@@ -418,6 +423,16 @@ impl<'c> Validator<'c> {
                 continue;
             };
             let field = &self.contract.fields[f];
+            if not_text.binary_search(&i).is_ok() {
+                out.errors.push(Error {
+                    kind: ErrorType::TypeError,
+                    field: field.name.clone(),
+                    column: Some(i + 1),
+                    value: cell.to_owned(),
+                    reason: NOT_TEXT.to_owned(),
+                });
+                continue;
+            }
             if field.missing_values.iter().any(|m| m == cell) {
                 blank += 1;
                 if field.constraints.required {

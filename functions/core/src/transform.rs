@@ -329,18 +329,13 @@ impl<A: Write, J: Write> Rows<A, J> {
             }
             None => lossy.get(i).map_or("", |cell| cell.as_ref()),
         };
-        let text = text.is_some();
-        validator.validate_cells(line, count, cell, &mut self.record);
-        // A cell that is not text is an error even where the contract reads anything: its
-        // replacement characters must not reach the table as if they were the data.
-        let not_text: Vec<(usize, &str)> = match text {
-            true => Vec::new(),
-            false => (0..count)
-                .filter(|&i| std::str::from_utf8(splitter.field(raw, i)).is_err())
-                .filter_map(|i| validator.column_field(i).map(|f| (i, f.name())))
-                .collect(),
+        // Only a record that is not text (rare) is looked at cell by cell.
+        let not_text: Vec<usize> = match text {
+            Some(_) => Vec::new(),
+            None => (0..count).filter(|&i| std::str::from_utf8(splitter.field(raw, i)).is_err()).collect(),
         };
-        if self.record.is_valid() && not_text.is_empty() {
+        validator.validate_cells(line, count, cell, &not_text, &mut self.record);
+        if self.record.is_valid() {
             for f in 0..contract.fields().len() {
                 if f > 0 {
                     self.out.push(b',');
@@ -357,42 +352,24 @@ impl<A: Write, J: Write> Rows<A, J> {
             }
             return Ok(());
         }
-        // Each error with the column it is about, to keep the report in column order.
-        let mut errors: Vec<(usize, ErrorJson<'_>)> = Vec::with_capacity(self.record.errors().len());
-        for e in self.record.errors() {
-            let field = if e.field.is_empty() { "row" } else { e.field.as_str() };
-            let column = e.column.map_or(usize::MAX, |c| c - 1);
-            if not_text.iter().any(|(i, _)| *i == column) {
-                // One error per cell that is not text: its bytes cannot be read as the type.
-                if !errors.iter().any(|(c, _)| *c == column) {
-                    let error =
-                        ErrorJson { field, kind: ErrorType::TypeError.as_str(), value: &e.value, reason: NOT_UTF8 };
-                    errors.push((column, error));
-                }
-            } else if blank_line && e.kind == ErrorType::BlankRow {
-                // What became of the line, in the transform's words.
-                errors.push((
-                    column,
-                    ErrorJson { field, kind: e.kind.as_str(), value: "", reason: "blank line, skipped" },
-                ));
-            } else {
-                errors.push((column, ErrorJson { field, kind: e.kind.as_str(), value: &e.value, reason: &e.reason }));
-            }
-        }
-        for &(i, field) in &not_text {
-            if !errors.iter().any(|(c, _)| *c == i) {
-                let value = lossy.get(i).map_or("", |cell| cell.as_ref());
-                errors.push((i, ErrorJson { field, kind: ErrorType::TypeError.as_str(), value, reason: NOT_UTF8 }));
-            }
-        }
-        errors.sort_by_key(|(column, _)| *column);
+        let errors: Vec<ErrorJson<'_>> = self
+            .record
+            .errors()
+            .iter()
+            .map(|e| ErrorJson {
+                field: if e.field.is_empty() { "row" } else { e.field.as_str() },
+                kind: e.kind.as_str(),
+                // A blank line's fate, in the transform's words.
+                value: if blank_line && e.kind == ErrorType::BlankRow { "" } else { &e.value },
+                reason: if blank_line && e.kind == ErrorType::BlankRow { "blank line, skipped" } else { &e.reason },
+            })
+            .collect();
         if let Some(report) = &mut self.report {
             let cells: Vec<&str> = (0..count).map(&cell).collect();
-            let refs: Vec<ErrorRef<'_>> =
-                errors.iter().map(|(c, e)| e.as_ref((*c != usize::MAX).then_some(*c))).collect();
+            let columns = self.record.errors().iter().map(|e| e.column.map(|c| c - 1));
+            let refs: Vec<ErrorRef<'_>> = errors.iter().zip(columns).map(|(e, column)| e.as_ref(column)).collect();
             report.reject(line, &cells, &refs);
         }
-        let errors: Vec<ErrorJson<'_>> = errors.into_iter().map(|(_, e)| e).collect();
         // A blank row is skipped, not rejected, even when a key check also reports it.
         if errors.iter().any(|e| e.kind == ErrorType::BlankRow.as_str()) {
             self.summary.blank += 1;
@@ -405,8 +382,6 @@ impl<A: Write, J: Write> Rows<A, J> {
         write_reject(&mut self.rejects, line, raw, &errors)
     }
 }
-
-const NOT_UTF8: &str = "not valid UTF-8";
 
 impl ErrorJson<'_> {
     /// The error as the data-quality page takes it, about 0-based cell `column`.
