@@ -6,7 +6,7 @@
 
 use std::io::Read;
 
-use zipster_contract::Table;
+use zipster_contract::{Table, TableColumn, ValueKind};
 
 /// The staged CSV's header the zip code load reads: the zip code feed's field names
 /// (a test holds it and the contract together; the seed and the tests write it).
@@ -23,14 +23,6 @@ pub enum RowError {
     Row { line: u64, message: String },
 }
 
-/// How a column's text is bound.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Boolean,
-    Number,
-    Text,
-}
-
 /// One value as the load binds it (`None`: SQL NULL).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
@@ -44,26 +36,8 @@ pub struct RowReader<R: Read> {
     csv: csv::Reader<R>,
     /// Position in the file of each table column.
     positions: Vec<usize>,
-    kinds: Vec<Kind>,
-    nullable: Vec<bool>,
-    names: Vec<String>,
+    columns: Vec<TableColumn>,
     record: csv::StringRecord,
-}
-
-impl Kind {
-    fn of(sql_type: &str) -> Kind {
-        let t = sql_type.to_ascii_uppercase();
-        if t == "BOOLEAN" || t == "BOOL" || t == "TINYINT(1)" {
-            Kind::Boolean
-        } else if ["DECIMAL", "DOUBLE", "FLOAT", "TINYINT", "SMALLINT", "MEDIUMINT", "INT", "BIGINT"]
-            .iter()
-            .any(|n| t.starts_with(n))
-        {
-            Kind::Number
-        } else {
-            Kind::Text
-        }
-    }
 }
 
 impl<R: Read> RowReader<R> {
@@ -82,14 +56,7 @@ impl<R: Read> RowReader<R> {
             return Err(RowError::Empty { expected: expected_text });
         }
         let positions = positions(&header, &expected, &expected_text)?;
-        Ok(Self {
-            csv,
-            positions,
-            kinds: table.columns.iter().map(|c| Kind::of(&c.sql_type)).collect(),
-            nullable: table.columns.iter().map(|c| c.nullable).collect(),
-            names: expected.iter().map(|n| (*n).to_owned()).collect(),
-            record: csv::StringRecord::new(),
-        })
+        Ok(Self { csv, positions, columns: table.columns.clone(), record: csv::StringRecord::new() })
     }
 
     /// Appends up to `max` rows to `out`; returns how many (0 at the end of the file).
@@ -117,25 +84,25 @@ impl<R: Read> RowReader<R> {
             return Err(bad(format!("{} fields, expected {columns}", self.record.len())));
         }
         let mut row = Vec::with_capacity(columns);
-        for (c, &at) in self.positions.iter().enumerate() {
+        for (column, &at) in self.columns.iter().zip(&self.positions) {
             let text = self.record.get(at).unwrap_or_default();
-            let name = &self.names[c];
+            let name = &column.field;
             // An empty cell is a missing value: NULL where the column allows it.
-            if text.is_empty() && self.nullable[c] {
+            if text.is_empty() && column.nullable {
                 row.push(Value::Null);
                 continue;
             }
-            row.push(match self.kinds[c] {
-                Kind::Boolean => match text {
+            row.push(match column.kind {
+                ValueKind::Boolean => match text {
                     "true" => Value::Boolean(true),
                     "false" => Value::Boolean(false),
                     other => return Err(bad(format!("{name}: {other:?} is neither true nor false"))),
                 },
-                Kind::Number => match text.parse::<f64>() {
+                ValueKind::Number => match text.parse::<f64>() {
                     Ok(value) if value.is_finite() => Value::Text(text.to_owned()),
                     _ => return Err(bad(format!("{name}: {text:?} is not a number"))),
                 },
-                Kind::Text => Value::Text(text.to_owned()),
+                ValueKind::Text => Value::Text(text.to_owned()),
             });
         }
         Ok(row)

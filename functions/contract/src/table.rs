@@ -47,6 +47,20 @@ pub struct TableColumn {
     /// Upper-case MySQL type (`VARCHAR(64)`, `DECIMAL(5,2)`, `INT UNSIGNED`).
     pub sql_type: String,
     pub nullable: bool,
+    /// How the field's normalized text is bound, from the field's type (never from
+    /// `sql_type`, which an override may spell any way).
+    pub kind: ValueKind,
+}
+
+/// What a column's normalized text is, for binding it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// `true` / `false`.
+    Boolean,
+    /// An integer or a number, in plain notation.
+    Number,
+    /// Anything else, bound as text (dates and times in their default form).
+    Text,
 }
 
 impl Contract {
@@ -61,6 +75,11 @@ impl Contract {
                 name: column_name(f),
                 sql_type: f.ext.sql_type.clone().unwrap_or_else(|| sql_type(f)),
                 nullable: !f.constraints.required,
+                kind: match f.kind {
+                    FieldType::Boolean { .. } => ValueKind::Boolean,
+                    FieldType::Number(_) => ValueKind::Number,
+                    _ => ValueKind::Text,
+                },
             })
             .collect();
         Table {
@@ -260,6 +279,11 @@ mod tests {
             ]
         );
         assert_eq!(t.name, "ORDERS");
+        let kind = |name: &str| t.columns.iter().find(|c| c.name == name).map(|c| c.kind);
+        assert_eq!(
+            [kind("OK"), kind("PRICE"), kind("ID"), kind("DAY"), kind("TEXT")],
+            [ValueKind::Boolean, ValueKind::Number, ValueKind::Number, ValueKind::Text, ValueKind::Text].map(Some)
+        );
         let odd = table(r#"{"name": "1st name; DROP"}, {"name": "naïve"}"#);
         let names: Vec<&str> = odd.columns.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["C_1ST_NAME__DROP", "NA_VE"], "any field name becomes a plain identifier");
