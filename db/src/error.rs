@@ -41,6 +41,8 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
     Seed(String),
+    #[error(transparent)]
+    Feed(#[from] zipster_core::feeds::LookupError),
     #[error("zip code {0} is not in the database")]
     UnknownZipcode(String),
     #[error("zip code {0} has no known coordinates")]

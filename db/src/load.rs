@@ -27,7 +27,7 @@ fn rows_per_statement(table: &Table) -> usize {
 
 /// The zip code feed's table, which the seed and `load_csv` load.
 fn zipcodes() -> Result<Table, DbError> {
-    let feed = zipster_core::feeds::builtin(zipster_core::feeds::ZIPCODES).map_err(|e| DbError::Seed(e.to_string()))?;
+    let feed = zipster_core::feeds::builtin(zipster_core::feeds::ZIPCODES)?;
     Ok(feed.contract.table(&feed.name))
 }
 

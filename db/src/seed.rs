@@ -44,7 +44,7 @@ pub async fn load_seed_file(pool: &MySqlPool, path: &Path) -> Result<SeedReport,
 /// The normalized CSV of a raw export, in memory (the seed is a few MiB).
 pub fn transform_export(raw: &[u8]) -> Result<(Vec<u8>, Summary), DbError> {
     let mut accepted = Vec::with_capacity(raw.len());
-    let feed = zipster_core::feeds::builtin(zipster_core::feeds::ZIPCODES).map_err(|e| DbError::Seed(e.to_string()))?;
+    let feed = zipster_core::feeds::builtin(zipster_core::feeds::ZIPCODES)?;
     let summary = transform(&feed.contract, raw, &mut accepted, std::io::sink(), &Limits::default())
         .map_err(|failure| DbError::Seed(format!("transforming the seed: {failure}")))?;
     Ok((accepted, summary))

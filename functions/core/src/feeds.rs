@@ -64,11 +64,19 @@ pub enum LookupError {
     Catalog(&'static CatalogError),
     #[error("\"{0}\" is not a feed of this build (feeds/<name>/schema.json)")]
     Unknown(String),
+    #[error(transparent)]
+    Route(#[from] RouteError),
 }
 
 /// A feed compiled into this build, by name.
 pub fn builtin(name: &str) -> Result<&'static Feed, LookupError> {
     Catalog::builtin().map_err(LookupError::Catalog)?.get(name).ok_or_else(|| LookupError::Unknown(name.to_owned()))
+}
+
+/// The feed of an input (or staged) key in this build: the one rule the transform and
+/// the load both find a file's feed by, so that they never disagree.
+pub fn route_builtin(key: &str, default: Option<&str>) -> Result<&'static Feed, LookupError> {
+    Ok(Catalog::builtin().map_err(LookupError::Catalog)?.route(key, default)?)
 }
 
 /// The feed every stage defaults to today, and that the seed data is.

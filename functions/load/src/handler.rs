@@ -78,11 +78,9 @@ impl<S: Storage, N: Notify> Loader<S, N> {
 
     async fn load_and_report(&self, obj: &ObjectRef) -> Result<ObjectResult, LoadError> {
         // The staged object keeps the input's key: its feed is found as the transform found it.
-        let route = zipster_core::feeds::Catalog::builtin().map_err(|e| e.to_string()).and_then(|catalog| {
-            catalog.route(&obj.key, self.config.default_feed.as_deref()).map_err(|e| e.to_string())
-        });
-        let feed =
-            route.map_err(|reason| LoadError::Route { bucket: obj.bucket.clone(), key: obj.key.clone(), reason })?;
+        let feed = zipster_core::feeds::route_builtin(&obj.key, self.config.default_feed.as_deref()).map_err(|e| {
+            LoadError::Route { bucket: obj.bucket.clone(), key: obj.key.clone(), reason: e.to_string() }
+        })?;
         let table = feed.contract.table(&feed.name);
         let result = read_object(&self.storage, obj, self.config.max_object_bytes, async |info, file| {
             load_object(&self.pool, &table, obj, info.etag, info.version_id, file).await

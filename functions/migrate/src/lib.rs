@@ -205,8 +205,7 @@ pub async fn handle<S: Storage>(storage: &S, pool: &MySqlPool, event: &Value) ->
         None => None,
         Some(seed) => {
             // The seed is the zip code export: the zip code feed's table.
-            let feed = zipster_core::feeds::builtin(zipster_core::feeds::ZIPCODES)
-                .map_err(|e| MigrateError::Event(e.to_string()))?;
+            let feed = zipster_core::feeds::builtin(zipster_core::feeds::ZIPCODES).map_err(DbError::from)?;
             let seed_table = feed.contract.table(&feed.name);
             let obj = ObjectRef {
                 bucket: seed.bucket,

@@ -15,7 +15,7 @@ use zipster_aws::config::{ConfigError, Env};
 use zipster_aws::handler::{ErrorKind, ResultError, SeveralObjects, for_each_object, objects_result, publish_summary};
 use zipster_aws::{Notify, Storage, StorageError};
 use zipster_core::event::{ObjectRef, object_refs};
-use zipster_core::feeds::{Catalog, Feed};
+use zipster_core::feeds::Feed;
 use zipster_core::{FileError, Limits, Summary};
 use zipster_report::{Builder, Counts, Outcome as PageOutcome, Page};
 
@@ -186,9 +186,8 @@ async fn transform_object<S: Storage, N: Notify>(
     };
     // The catalog is compiled in and checked by the tests: an error here is a bad build,
     // reported per file like any refusal rather than crashing every invocation.
-    let feed = Catalog::builtin()
-        .map_err(ToString::to_string)
-        .and_then(|catalog| catalog.route(&object.key, config.default_feed.as_deref()).map_err(|e| e.to_string()));
+    let feed =
+        zipster_core::feeds::route_builtin(&object.key, config.default_feed.as_deref()).map_err(|e| e.to_string());
     let (status, summary, page) = match &feed {
         Err(why) => refused(why.clone(), "unrouted-key")?,
         Ok(feed) => match storage.download(object, &input_path, config.limits.max_input_bytes).await {
