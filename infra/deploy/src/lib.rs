@@ -22,6 +22,7 @@ pub mod ec2;
 pub mod error;
 pub mod events;
 pub mod gate;
+pub mod query;
 pub mod seed;
 pub mod ui;
 
