@@ -90,9 +90,9 @@ where
 /// Publishes a summary. Once outputs or rows are durable, a summary that cannot be
 /// published must not fail the invocation (its retry would redo nothing useful): the
 /// failure is logged with `counter` = [`zipster_core::PUBLISH_FAILURES_COUNTER`],
-/// which each function's log metric filter counts.
-pub async fn publish_summary<N: Notify>(notify: &N, topic: &str, subject: &str, message: &str) {
-    if let Err(error) = notify.publish(topic, subject, message).await {
+/// which each function's log metric filter counts. `feed`: as [`Notify::publish`].
+pub async fn publish_summary<N: Notify>(notify: &N, topic: &str, subject: &str, message: &str, feed: Option<&str>) {
+    if let Err(error) = notify.publish(topic, subject, message, feed).await {
         tracing::warn!(%error, counter = zipster_core::PUBLISH_FAILURES_COUNTER, "summary not published");
     }
 }
@@ -215,7 +215,7 @@ mod tests {
         notify.set_failing(true);
         let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
         tracing::subscriber::with_default(json, || {
-            runtime.block_on(publish_summary(&notify, "arn:topic", "subject", "message"));
+            runtime.block_on(publish_summary(&notify, "arn:topic", "subject", "message", None));
         });
 
         let text = String::from_utf8(lines.0.lock().unwrap_or_else(|e| e.into_inner()).clone()).expect("UTF-8");

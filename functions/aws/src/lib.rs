@@ -74,13 +74,24 @@ pub struct NotifyError {
     pub message: String,
 }
 
+/// The message attribute naming the feed a message is about. A stage's per-feed
+/// subscriptions (stages.toml `feeds.<name>.notifications`) filter on it
+/// (`FilterPolicy: {"feed": [...]}` in the template), so a feed's owners get only
+/// their feed's messages; its stage-wide subscribers filter on nothing.
+pub const FEED_ATTRIBUTE: &str = "feed";
+
 /// A notification topic.
 pub trait Notify: Send + Sync {
+    /// Publishes `message` under `subject`. `feed`, the feed of the one file the
+    /// message is about, goes as the [`FEED_ATTRIBUTE`] message attribute; `None` (a
+    /// message about no one file, or a key no feed claims) reaches only the stage-wide
+    /// subscribers.
     fn publish(
         &self,
         topic_arn: &str,
         subject: &str,
         message: &str,
+        feed: Option<&str>,
     ) -> impl Future<Output = Result<(), NotifyError>> + Send;
 }
 

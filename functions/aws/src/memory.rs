@@ -98,6 +98,8 @@ pub struct Published {
     pub topic_arn: String,
     pub subject: String,
     pub message: String,
+    /// The [`crate::FEED_ATTRIBUTE`] message attribute, as SNS would carry it.
+    pub feed: Option<String>,
 }
 
 /// Records every publish; can be made to fail.
@@ -118,7 +120,13 @@ impl MemoryNotify {
 }
 
 impl Notify for MemoryNotify {
-    async fn publish(&self, topic_arn: &str, subject: &str, message: &str) -> Result<(), NotifyError> {
+    async fn publish(
+        &self,
+        topic_arn: &str,
+        subject: &str,
+        message: &str,
+        feed: Option<&str>,
+    ) -> Result<(), NotifyError> {
         if *self.failing.lock().unwrap_or_else(|e| e.into_inner()) {
             return Err(NotifyError { topic: topic_arn.to_owned(), message: "injected failure".to_owned() });
         }
@@ -126,6 +134,7 @@ impl Notify for MemoryNotify {
             topic_arn: topic_arn.to_owned(),
             subject: subject.to_owned(),
             message: message.to_owned(),
+            feed: feed.map(str::to_owned),
         });
         Ok(())
     }

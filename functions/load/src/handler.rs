@@ -60,7 +60,7 @@ impl<S: Storage, N: Notify> Loader<S, N> {
             Ok(refs) => refs,
             Err(e) => {
                 let err = LoadError::from(e);
-                self.alert("event", &err).await;
+                self.alert("event", &err, None).await;
                 return Err(err);
             }
         };
@@ -68,7 +68,10 @@ impl<S: Storage, N: Notify> Loader<S, N> {
             let result = self.load_and_report(obj).await;
             if let Err(err) = &result {
                 error!(bucket = %obj.bucket, key = %obj.key, error = %err, "load failed");
-                self.alert(&format!("s3://{}/{}", obj.bucket, obj.key), err).await;
+                // The file's feed, so that its owners hear of the failure; a key no feed
+                // claims has none, and only the stage-wide subscribers do.
+                let feed = zipster_core::feeds::route_builtin(&obj.key, self.config.default_feed.as_deref()).ok();
+                self.alert(&format!("s3://{}/{}", obj.bucket, obj.key), err, feed.map(|f| f.name.as_str())).await;
             }
             result
         })
@@ -91,16 +94,17 @@ impl<S: Storage, N: Notify> Loader<S, N> {
         // The rows are committed: a summary that cannot be published must not fail the
         // invocation (its retry would only say "already loaded"). Logged and counted,
         // as the transform does.
-        publish_summary(&self.notify, &self.config.load_topic_arn, &subject("load", &result.key), &line).await;
+        let (topic, subject) = (&self.config.load_topic_arn, subject("load", &result.key));
+        publish_summary(&self.notify, topic, &subject, &line, Some(&feed.name)).await;
         Ok(result)
     }
 
     /// Best effort: a failure to alert is logged, and the invocation fails anyway.
-    async fn alert(&self, what: &str, err: &LoadError) {
+    /// `feed`: the feed of the file that failed, if it has one.
+    async fn alert(&self, what: &str, err: &LoadError, feed: Option<&str>) {
         let message = format!("load of {what} FAILED: {err}");
-        if let Err(e) =
-            self.notify.publish(&self.config.alerts_topic_arn, &subject("load FAILED", what), &message).await
-        {
+        let (topic, subject) = (&self.config.alerts_topic_arn, subject("load FAILED", what));
+        if let Err(e) = self.notify.publish(topic, &subject, &message, feed).await {
             error!(error = %e, "could not publish the alert");
         }
     }

@@ -100,6 +100,7 @@ async fn a_direct_s3_event_loads_and_a_redelivery_via_sns_is_already_loaded() {
     let published = loader.notify.published();
     assert_eq!(published.len(), 2);
     assert!(published.iter().all(|p| p.topic_arn == "arn:load"));
+    assert!(published.iter().all(|p| p.feed.as_deref() == Some("zipcodes")), "{published:?}");
     assert_eq!(published[0].subject, "Zipster load: zip codes (1).csv");
     assert!(published[0].message.starts_with(&format!("s3://{STAGING}/{KEY} (ETag ")), "{}", published[0].message);
     assert!(published[0].message.ends_with(": loaded 2 rows: 2 inserted, 0 updated, 0 unchanged"));
@@ -162,6 +163,7 @@ async fn a_bad_file_alerts_fails_and_loads_nothing() {
     let published = loader.notify.published();
     assert_eq!(published.len(), 1);
     assert_eq!(published[0].topic_arn, "arn:alerts");
+    assert_eq!(published[0].feed.as_deref(), Some("zipcodes"), "the feed's owners hear of its failed load");
     assert!(published[0].message.contains(KEY) && published[0].message.contains("wrong header"));
     assert_eq!(cities(&db.pool).await, []);
     assert!(loader.storage.get(STAGING, KEY).is_some());
@@ -198,7 +200,9 @@ async fn garbage_events_alert_and_fail() {
     let loader = loader(lazy_pool(options, Limits::default()));
     let err = loader.handle(&json!({"hello": "world"})).await.unwrap_err();
     assert_eq!(err.error_type(), "InvalidEvent", "{err}");
-    assert_eq!(loader.notify.published()[0].topic_arn, "arn:alerts");
+    let published = loader.notify.published();
+    assert_eq!(published[0].topic_arn, "arn:alerts");
+    assert_eq!(published[0].feed, None, "an event that names no file is about no feed");
 }
 
 #[tokio::test]
@@ -215,10 +219,15 @@ async fn a_staged_file_loads_into_its_feeds_table_and_a_key_of_no_feed_is_refuse
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM CITIES").fetch_one(&db.pool).await.unwrap();
     assert_eq!(count, 2);
     assert!(cities(&db.pool).await.is_empty(), "nothing went to ZIPCODES");
+    let summary = loader.notify.published().pop().unwrap();
+    assert_eq!((summary.topic_arn.as_str(), summary.feed.as_deref()), ("arn:load", Some("cities")));
 
     loader.config.default_feed = None;
     loader.storage.put(STAGING, "elsewhere/x.csv", staged(&[PEQUANNOCK]));
     let err = loader.handle(&s3_event("elsewhere/x.csv", "0055AED6DCD90281E6")).await.unwrap_err();
     assert_eq!(err.error_type(), "InvalidEvent");
     assert!(err.to_string().contains("no feed claims key \"elsewhere/x.csv\""), "{err}");
+    let alert = loader.notify.published().pop().unwrap();
+    assert_eq!(alert.topic_arn, "arn:alerts");
+    assert_eq!(alert.feed, None, "a key no feed claims reaches only the stage-wide subscribers");
 }

@@ -134,8 +134,11 @@ pub async fn handle<S: Storage, N: Notify>(
         let outcome = transform_object(object, storage, notify, config).await;
         if let Err(error) = &outcome {
             tracing::error!(bucket = %object.bucket, key = %object.key, %error, "transform failed");
-            alert(notify, config, &format!("transform failed for s3://{}/{}: {error}", object.bucket, object.key))
-                .await;
+            // The failed file's feed, found again by the rule that routed it (a prefix
+            // scan), so that the feed's owners hear of it too.
+            let feed = zipster_core::feeds::route_builtin(&object.key, config.default_feed.as_deref()).ok();
+            let message = format!("transform failed for s3://{}/{}: {error}", object.bucket, object.key);
+            alert(notify, config, &message, feed.map(|f| f.name.as_str())).await;
         }
         outcome
     })
@@ -256,9 +259,11 @@ async fn transform_object<S: Storage, N: Notify>(
     let message = headline(&outcome);
     tracing::info!(input = %outcome.input, status = ?outcome.status, accepted = outcome.summary.accepted,
         rejected = outcome.summary.rejected, blank = outcome.summary.blank, "transformed");
-    publish_summary(notify, &config.topic_arn, "Zipster transform", &message).await;
+    // A key no feed claims has no feed: its messages reach only the stage-wide subscribers.
+    let feed_name = feed.map(|f| f.name.as_str());
+    publish_summary(notify, &config.topic_arn, "Zipster transform", &message, feed_name).await;
     if status != Status::Staged {
-        alert(notify, config, &message).await;
+        alert(notify, config, &message, feed_name).await;
     }
     Ok(outcome)
 }
@@ -335,8 +340,8 @@ fn console_link(config: &Config, bucket: &str, key: &str) -> String {
 
 /// Best effort, like a summary: a refused file's outputs are already durable, and a
 /// failed transform fails anyway; a failure to publish is logged and counted.
-async fn alert<N: Notify>(notify: &N, config: &Config, message: &str) {
+async fn alert<N: Notify>(notify: &N, config: &Config, message: &str, feed: Option<&str>) {
     if let Some(topic) = &config.alerts_topic_arn {
-        publish_summary(notify, topic, "Zipster ALERT: transform", message).await;
+        publish_summary(notify, topic, "Zipster ALERT: transform", message, feed).await;
     }
 }

@@ -77,6 +77,8 @@ async fn direct_event_stages_accepted_rows_and_reports_rejects() {
     let published = notify.published();
     assert_eq!(published.len(), 1);
     assert_eq!(published[0].topic_arn, "arn:topic:transform");
+    // A key under no prefix is the stage's default feed's, and its summary says so.
+    assert_eq!(published[0].feed.as_deref(), Some("zipcodes"));
     assert!(published[0].message.contains("9 rows accepted, 5 rejected"), "{}", published[0].message);
     let (staged, rejects, summary) = (
         format!("s3://staging/{key}"),
@@ -140,6 +142,7 @@ async fn refused_file_stages_nothing_and_alerts() {
     let published = notify.published();
     let topics: Vec<_> = published.iter().map(|p| p.topic_arn.as_str()).collect();
     assert_eq!(topics, ["arn:topic:transform", "arn:topic:alerts"]);
+    assert!(published.iter().all(|p| p.feed.as_deref() == Some("zipcodes")), "the feed's owners hear of its refusal");
     let report = format!("s3://errors/{key}.summary.json");
     let page = format!("s3://errors/{key}.report.html");
     let console = "https://eu-west-1.console.aws.amazon.com/s3/object/errors?region=eu-west-1&prefix=incoming%2Fzip%20codes%20%C3%A9t%C3%A9%2B1%2Ecsv%2Ereport%2Ehtml";
@@ -176,8 +179,12 @@ async fn a_key_no_feed_claims_is_refused_with_the_feeds_listed_when_the_stage_ha
     assert_eq!(summary["feed"], Value::Null);
     let error = summary["summary"]["error"].as_str().expect("an error");
     assert!(error.contains("zipcodes/… → zipcodes"), "{error}");
-    let alert = notify.published().into_iter().find(|p| p.topic_arn == "arn:topic:alerts").expect("an alert");
+    let published = notify.published();
+    let alert = published.iter().find(|p| p.topic_arn == "arn:topic:alerts").expect("an alert");
     assert!(alert.message.contains("REFUSED") && alert.message.contains("no feed claims key"), "{}", alert.message);
+    // No feed, no feed attribute: only the stage-wide subscribers get these.
+    assert_eq!(published.len(), 2);
+    assert!(published.iter().all(|p| p.feed.is_none()), "{published:?}");
     // The input is untouched.
     assert_eq!(storage.get("zipster-dev-input", key).expect("input").body, testdata("zipcodes/sample.csv"));
 }
@@ -210,7 +217,29 @@ async fn failed_upload_fails_the_invocation_and_stages_nothing() {
     assert_eq!(error.error_type(), "StorageError");
     assert!(storage.get("staging", key).is_none(), "nothing staged before the report is durable");
     assert!(storage.get("zipster-dev-input", key).is_some());
-    assert_eq!(notify.published()[0].topic_arn, "arn:topic:alerts");
+    let alert = &notify.published()[0];
+    assert_eq!(alert.topic_arn, "arn:topic:alerts");
+    assert_eq!(alert.feed.as_deref(), Some("zipcodes"), "a failed file's alert names its feed");
+}
+
+#[tokio::test]
+async fn a_key_under_a_feeds_prefix_is_published_with_that_feed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = MemoryStorage::default();
+    let notify = MemoryNotify::default();
+    let key = "cities/good.csv";
+    storage.put("zipster-dev-input", key, testdata("cities/cases/good/input.csv"));
+    let mut event = event("s3-put.json");
+    event["Records"][0]["s3"]["object"]["key"] = json!(key);
+
+    let result = handle(event, &storage, &notify, &config(dir.path())).await.expect("handled");
+
+    assert_eq!(result["objects"][0]["status"], "staged");
+    let published = notify.published();
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].topic_arn, "arn:topic:transform");
+    assert_eq!(published[0].feed.as_deref(), Some("cities"), "not the stage's default feed");
+    assert!(published[0].message.contains("8 rows accepted, 0 rejected"), "{}", published[0].message);
 }
 
 #[tokio::test]
