@@ -10,6 +10,7 @@ pub mod credentials;
 pub mod error;
 pub mod idempotency;
 pub mod load;
+pub mod loaded;
 pub mod migrate;
 pub mod radius;
 pub mod rows;
