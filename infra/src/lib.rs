@@ -19,6 +19,6 @@ pub use bootstrap::bootstrap;
 pub use functions::{ARTIFACT_BUCKET, CODE_KEY_PARAMETERS, FUNCTIONS, FunctionDef, LAMBDA_ARCHITECTURE, Trigger};
 pub use stack::stack;
 pub use stage::{
-    AL2023_ARM64_PARAMETER, Alarms, FunctionSettings, GitHub, HostImage, Notifications, OidcProvider, StageConfig,
-    StageError,
+    AL2023_ARM64_PARAMETER, Alarms, FeedSettings, FunctionSettings, GitHub, HostImage, Notifications, OidcProvider,
+    StageConfig, StageError,
 };

@@ -47,8 +47,12 @@ pub fn stack(stage: &StageConfig) -> Template {
         load_topic: topic::add(&mut t, stage, "Load", "load", "Zipster load", PublishedBy::Functions),
         alerts_topic: topic::add(&mut t, stage, "Alerts", "alerts", "Zipster alerts", PublishedBy::Alarms),
     };
+    // A feed's owners hear of its files' summaries and failures (the alerts the
+    // functions send about one file carry its feed); the alarms' alerts, about no one
+    // feed, go to the stage-wide subscribers only.
     for topic in [&feed.transform_topic, &feed.load_topic, &feed.alerts_topic] {
         topic::subscribe_people(&mut t, topic, &stage.notifications);
+        topic::subscribe_feed_owners(&mut t, topic, &stage.feeds);
     }
     dead_letter_queue(&mut t, stage, &feed.alerts_topic);
 

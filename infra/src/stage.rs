@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use zipster_core::feeds::Catalog;
 
 use crate::constructs::network::S3_PREFIX_LISTS;
 use crate::functions::FUNCTIONS;
@@ -42,7 +43,12 @@ pub struct StageConfig {
     /// such a key is refused with an alert (`cargo xtask feed check` checks the name).
     #[serde(default)]
     pub default_feed: Option<String>,
+    /// The stage-wide subscribers: every summary and alert, of every feed (unfiltered).
     pub notifications: Notifications,
+    /// Settings of one feed (`feeds/<name>/`) in this stage: its owners, who get only
+    /// the messages about its files (`[<stage>.feeds.<name>]` in stages.toml).
+    #[serde(default)]
+    pub feeds: BTreeMap<String, FeedSettings>,
     pub alarms: Alarms,
     /// The repository whose workflows may deploy the stage (its bootstrap's deploy role).
     pub github: GitHub,
@@ -52,12 +58,49 @@ pub struct StageConfig {
     pub migrate: FunctionSettings,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Notifications {
+    #[serde(default)]
     pub emails: Vec<String>,
     /// E.164 phone numbers (`+` and digits).
+    #[serde(default)]
     pub sms: Vec<String>,
+}
+
+impl Notifications {
+    /// Every subscriber as (SNS protocol, endpoint): emails, then phone numbers.
+    pub fn endpoints(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        let emails = self.emails.iter().map(|e| ("email", e.as_str()));
+        emails.chain(self.sms.iter().map(|p| ("sms", p.as_str())))
+    }
+
+    /// Whether `endpoint` of `protocol` is one of these subscribers (an address's
+    /// case does not make it another mailbox here).
+    fn has(&self, protocol: &str, endpoint: &str) -> bool {
+        self.endpoints().any(|(p, e)| p == protocol && e.eq_ignore_ascii_case(endpoint))
+    }
+
+    /// The first email or phone number that is not one, as the problem to report.
+    fn check(&self) -> Result<(), String> {
+        if let Some(email) = self.emails.iter().find(|e| !looks_like_email(e)) {
+            return Err(format!("{email:?} is not an email address"));
+        }
+        if let Some(phone) = self.sms.iter().find(|p| !is_e164(p)) {
+            return Err(format!("{phone:?} is not an E.164 phone number (+ then 8 to 15 digits)"));
+        }
+        Ok(())
+    }
+}
+
+/// One feed's settings in a stage.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedSettings {
+    /// The feed's owners: subscribed to the transform, load and alerts topics with a
+    /// filter on the messages' `feed` attribute, so they get this feed's summaries and
+    /// failures and nothing else.
+    pub notifications: Notifications,
 }
 
 /// The GitHub repository whose `environment: <stage>` jobs may assume the stage's
@@ -258,11 +301,13 @@ impl StageConfig {
         if !is_slash16(&self.vpc_cidr) {
             return invalid(format!("vpc_cidr {:?} is not an a.b.0.0/16 block", self.vpc_cidr));
         }
-        if let Some(email) = self.notifications.emails.iter().find(|e| !looks_like_email(e)) {
-            return invalid(format!("{email:?} is not an email address"));
+        if let Err(problem) = self.notifications.check() {
+            return invalid(problem);
         }
-        if let Some(phone) = self.notifications.sms.iter().find(|p| !is_e164(p)) {
-            return invalid(format!("{phone:?} is not an E.164 phone number (+ then 8 to 15 digits)"));
+        for (feed, settings) in &self.feeds {
+            if let Err(problem) = self.check_feed(feed, settings) {
+                return invalid(format!("feeds.{feed}: {problem}"));
+            }
         }
         if let Err(problem) = check_github(&self.github) {
             return invalid(problem);
@@ -298,6 +343,26 @@ impl StageConfig {
             return invalid(format!(
                 "the functions reserve {reserved} concurrent executions together; Lambda's default account quota \
                  leaves {MAX_RESERVED_CONCURRENCY}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// A feed's settings: the feed is one of this build's (the catalog the functions
+    /// are compiled with, so never a feed no message could name), its people are
+    /// addresses and numbers, and none is a stage-wide subscriber too: that one gets
+    /// every feed's messages already, and SNS keeps one subscription per endpoint and
+    /// topic, so a second, filtered one would clash with its unfiltered one.
+    fn check_feed(&self, feed: &str, settings: &FeedSettings) -> Result<(), String> {
+        let catalog = Catalog::builtin().map_err(|error| format!("the feeds of this build do not load: {error}"))?;
+        if catalog.get(feed).is_none() {
+            let names: Vec<&str> = catalog.feeds().iter().map(|f| f.name.as_str()).collect();
+            return Err(format!("no feed of that name in feeds/ (the feeds are {})", names.join(", ")));
+        }
+        settings.notifications.check()?;
+        if let Some((_, endpoint)) = settings.notifications.endpoints().find(|(p, e)| self.notifications.has(p, e)) {
+            return Err(format!(
+                "{endpoint:?} is a stage-wide subscriber, who gets every feed's messages already; list it in one place"
             ));
         }
         Ok(())
@@ -471,6 +536,57 @@ mod tests {
             let error = StageConfig::from_toml(&with(key, value)).unwrap_err().to_string();
             assert!(error.contains(expected), "{key} = {value}: {error}");
         }
+    }
+
+    /// The committed stages, and `text` after them (TOML lets a later table add to a stage).
+    fn plus(text: &str) -> Result<Vec<StageConfig>, StageError> {
+        StageConfig::from_toml(&format!("{STAGES}\n{text}\n"))
+    }
+
+    #[test]
+    fn a_feed_may_have_its_own_subscribers_in_a_table_or_inline() {
+        let text = STAGES.replace(
+            "[prod]\n",
+            "[prod]\nfeeds = { zipcodes = { notifications = { emails = [\"zips@example.com\"] } } }\n",
+        );
+        let text = format!(
+            "{text}\n[dev.feeds.cities]\nnotifications = {{ emails = [\"cities@example.com\"], sms = [\"+15555550101\"] }}\n"
+        );
+        let stages = StageConfig::from_toml(&text).unwrap();
+        let feeds = |name: &str| stages.iter().find(|s| s.name == name).unwrap().feeds.clone();
+        let cities = Notifications { emails: vec!["cities@example.com".into()], sms: vec!["+15555550101".into()] };
+        assert_eq!(feeds("dev"), BTreeMap::from([("cities".to_owned(), FeedSettings { notifications: cities })]));
+        let zips = Notifications { emails: vec!["zips@example.com".into()], sms: Vec::new() };
+        assert_eq!(feeds("prod"), BTreeMap::from([("zipcodes".to_owned(), FeedSettings { notifications: zips })]));
+        assert!(feeds("local").is_empty());
+    }
+
+    #[test]
+    fn a_feeds_subscribers_are_checked_with_the_stage_the_feed_and_the_value_named() {
+        let feeds: Vec<&str> = Catalog::builtin().unwrap().feeds().iter().map(|f| f.name.as_str()).collect();
+        let unknown =
+            format!("stage dev: feeds.citiez: no feed of that name in feeds/ (the feeds are {})", feeds.join(", "));
+        let cases = [
+            ("citiez", "{ emails = [\"a@example.com\"] }", unknown.as_str()),
+            ("cities", "{ emails = [\"nobody\"] }", "stage dev: feeds.cities: \"nobody\" is not an email address"),
+            (
+                "cities",
+                "{ sms = [\"5555550101\"] }",
+                "stage dev: feeds.cities: \"5555550101\" is not an E.164 phone number (+ then 8 to 15 digits)",
+            ),
+            (
+                "cities",
+                "{ emails = [\"Zipster-Dev@example.com\"] }",
+                "stage dev: feeds.cities: \"Zipster-Dev@example.com\" is a stage-wide subscriber, who gets every \
+                 feed's messages already; list it in one place",
+            ),
+        ];
+        for (feed, notifications, expected) in cases {
+            let error = plus(&format!("[dev.feeds.{feed}]\nnotifications = {notifications}")).unwrap_err().to_string();
+            assert_eq!(error, expected);
+        }
+        let error = plus("[dev.feeds.cities]\nemails = [\"a@example.com\"]").unwrap_err().to_string();
+        assert!(error.contains("unknown field `emails`"), "{error}");
     }
 
     #[test]

@@ -1,13 +1,18 @@
 //! SNS topics: trigger topics that only a given bucket may publish to, and
-//! notification topics with the stage's email and SMS subscribers. Every topic's
-//! policy refuses publishing without TLS; a topic that only the stack's functions
-//! publish to is encrypted with the AWS-managed SNS key.
+//! notification topics with the stage's email and SMS subscribers and each feed's
+//! owners (filtered to their feeds' messages). Every topic's policy refuses
+//! publishing without TLS; a topic that only the stack's functions publish to is
+//! encrypted with the AWS-managed SNS key.
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
 
 use crate::model::iam::{PolicyDocument, Principal, Statement};
 use crate::model::lambda::Permission;
 use crate::model::sns::{Subscription, Topic, TopicPolicy};
 use crate::model::{Expr, Resource, Template};
-use crate::stage::{Notifications, StageConfig};
+use crate::stage::{FeedSettings, Notifications, StageConfig};
 
 use super::bucket::BucketRefs;
 use super::function::FunctionRef;
@@ -116,28 +121,61 @@ pub fn allow_bucket_to_publish(template: &mut Template, topic: &TopicRef, bucket
     add_policy(template, topic, vec![statement])
 }
 
-/// Subscribes the stage's people: every email address and phone number.
+/// Subscribes the stage's people: every email address and phone number, to every
+/// message of the topic.
 pub fn subscribe_people(template: &mut Template, topic: &TopicRef, people: &Notifications) {
-    let endpoints =
-        people.emails.iter().map(|e| ("Email", "email", e)).chain(people.sms.iter().map(|p| ("Sms", "sms", p)));
     let mut counts = [0usize; 2];
-    for (kind, protocol, endpoint) in endpoints {
-        let count = &mut counts[usize::from(kind == "Sms")];
+    for (protocol, endpoint) in people.endpoints() {
+        let count = &mut counts[usize::from(protocol == "sms")];
         *count += 1;
         template.add(
-            format!("{}{kind}Subscription{count}", topic.logical_id),
-            Subscription { topic_arn: topic.arn(), protocol, endpoint: endpoint.as_str().into() },
+            format!("{}{}Subscription{count}", topic.logical_id, kind(protocol)),
+            Subscription::new(topic.arn(), protocol, endpoint.into()),
         );
     }
+}
+
+/// The message attribute the functions name a message's feed with
+/// (`zipster_aws::FEED_ATTRIBUTE`); a message about no one feed has none.
+pub const FEED_ATTRIBUTE: &str = "feed";
+
+/// Subscribes each feed's owners to the topic's messages about their feeds only: a
+/// filter on the [`FEED_ATTRIBUTE`] message attribute, so messages without one (an
+/// alarm, a key no feed claims) reach only the stage-wide subscribers. An owner of
+/// several feeds has one subscription listing them: SNS keeps one subscription per
+/// endpoint and topic. Its logical ID comes from the endpoint, not from a place in a
+/// list, so that adding or removing an owner replaces no other owner's subscription
+/// (a replaced email subscription waits for its owner to confirm it again).
+pub fn subscribe_feed_owners(template: &mut Template, topic: &TopicRef, feeds: &BTreeMap<String, FeedSettings>) {
+    let mut owners: BTreeMap<(&'static str, &str), Vec<String>> = BTreeMap::new();
+    for (feed, settings) in feeds {
+        for endpoint in settings.notifications.endpoints() {
+            let theirs = owners.entry(endpoint).or_default();
+            // Feeds come in name order: a name listed twice for one feed arrives twice in a row.
+            if theirs.last() != Some(feed) {
+                theirs.push(feed.clone());
+            }
+        }
+    }
+    for ((protocol, endpoint), feeds) in owners {
+        let digest = Sha256::digest(endpoint.as_bytes());
+        let id: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        template.add(
+            format!("{}Feed{}Subscription{id}", topic.logical_id, kind(protocol)),
+            Subscription::new(topic.arn(), protocol, endpoint.into()).with_attribute_filter(FEED_ATTRIBUTE, feeds),
+        );
+    }
+}
+
+/// A subscription's protocol as it appears in logical IDs.
+fn kind(protocol: &str) -> &'static str {
+    if protocol == "sms" { "Sms" } else { "Email" }
 }
 
 /// Subscribes a function to the topic and lets SNS (for this topic only) invoke it.
 pub fn subscribe_function(template: &mut Template, topic: &TopicRef, function: &FunctionRef) {
     let prefix = format!("{}{}", function.logical_id, topic.logical_id);
-    template.add(
-        format!("{prefix}Subscription"),
-        Subscription { topic_arn: topic.arn(), protocol: "lambda", endpoint: function.arn() },
-    );
+    template.add(format!("{prefix}Subscription"), Subscription::new(topic.arn(), "lambda", function.arn()));
     template.add(
         format!("{prefix}Permission"),
         Permission {
