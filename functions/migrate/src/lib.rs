@@ -4,7 +4,10 @@
 //! then `zipster_db::load::load_object`). Returns `{"applied": [...], "loaded": {...}}`.
 //! The radius query of `near --stage` (`{"near": {"zipcode", "miles"}}`) runs here too,
 //! the one function inside the VPC that may read the tables for a person: it queries
-//! and migrates nothing, returning `{"near": [{"zipcode", "miles"}, ...]}`.
+//! and migrates nothing, returning `{"near": [{"zipcode", "miles"}, ...]}`. So does the
+//! load's record for `status --stage` (`{"loaded": {"bucket", "keys", "last"}}`,
+//! [`zipster_db::loaded`], read in a session that cannot write), returning
+//! `{"loaded": {"records": [...], "truncated": bool}}`.
 //!
 //! Before migrating it waits, bounded, for the database to accept connections
 //! ([`wait_until_ready`]): the first `seed-db` after a fresh deploy races the host's
@@ -26,6 +29,7 @@ use zipster_core::event::ObjectRef;
 use zipster_db::connect::{check_reachable, describe};
 use zipster_db::credentials::CredentialsError;
 use zipster_db::load::{ObjectResult, load_object};
+use zipster_db::loaded::{LoadedError, LoadedQuery};
 use zipster_db::migrate::AppliedMigration;
 use zipster_db::{DbError, migrate};
 
@@ -36,6 +40,8 @@ pub struct MigrateEvent {
     pub seed: Option<SeedObject>,
     #[serde(default)]
     pub near: Option<NearQuery>,
+    #[serde(default)]
+    pub loaded: Option<LoadedQuery>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,7 +61,8 @@ pub struct SeedObject {
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
     #[error(
-        "expected {{}}, {{\"seed\": {{\"bucket\": ..., \"key\": ...}}}} or {{\"near\": {{\"zipcode\": ..., \"miles\": ...}}}}: {0}"
+        "expected {{}}, {{\"seed\": {{\"bucket\": ..., \"key\": ...}}}}, {{\"near\": {{\"zipcode\": ..., \"miles\": ...}}}} \
+         or {{\"loaded\": {{\"bucket\": ..., \"keys\": [...], \"last\": N}}}}: {0}"
     )]
     Event(String),
     #[error(transparent)]
@@ -188,6 +195,17 @@ pub async fn handle<S: Storage>(storage: &S, pool: &MySqlPool, event: &Value) ->
         Value::Null => MigrateEvent::default(),
         other => serde_json::from_value(other.clone()).map_err(|e| MigrateError::Event(e.to_string()))?,
     };
+    if let Some(query) = event.loaded {
+        if event.seed.is_some() || event.near.is_some() {
+            return Err(MigrateError::Event("a loaded query migrates and loads nothing: send it alone".to_owned()));
+        }
+        let answer = zipster_db::loaded::loaded(pool, &query).await.map_err(|error| match error {
+            LoadedError::Query(bounds) => MigrateError::Event(bounds.to_string()),
+            LoadedError::Db(db) => MigrateError::Migrate(db),
+        })?;
+        info!(keys = query.keys.len(), found = answer.records.len(), truncated = answer.truncated, "loaded records");
+        return Ok(serde_json::json!({ "loaded": to_json("loaded", &answer)? }));
+    }
     if let Some(near) = event.near {
         if event.seed.is_some() {
             return Err(MigrateError::Event("a near query migrates and loads nothing: send it alone".to_owned()));

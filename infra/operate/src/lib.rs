@@ -1,7 +1,8 @@
 //! Operating a running stage, any stage: `put` (a file uploaded and followed
 //! through), `logs`, `status`, `redrive` and `drift`. Everything is read from what a
 //! stage keeps in AWS (the stack's outputs, the errors bucket's summaries, the staging
-//! bucket, the functions' CloudWatch log groups, the on-failure queue), through the
+//! bucket, the functions' CloudWatch log groups, the on-failure queue, the stack's
+//! alarms) and, for the private database, through its migrate function; through the
 //! same APIs on every stage: the local stage keeps the same things in moto (its
 //! Lambda service writes the functions' output to their log groups), so it is
 //! operated, and tested, exactly as `dev` is.
@@ -10,10 +11,12 @@
 //! stage's Lambda service inside the command. `redrive` invokes through [`Invoke`],
 //! which each provides.
 
+pub mod alarms;
 pub mod drift;
 pub mod follow;
 pub mod logs;
 pub mod near;
+pub mod records;
 pub mod redrive;
 pub mod status;
 
@@ -22,6 +25,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use zipster_deploy::StageClients;
+use zipster_deploy::query::{self, QueryClient};
 use zipster_infra::{FUNCTIONS, FunctionDef};
 
 pub use redrive::{Invocation, Invoke, LambdaInvoke};
@@ -47,6 +51,8 @@ pub struct Stage {
     pub stack: String,
     pub clients: StageClients,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// CloudWatch's alarms, through the Query API (no SDK crate for one call).
+    pub cloudwatch: QueryClient,
     pub input_bucket: String,
     pub staging_bucket: String,
     pub errors_bucket: String,
@@ -73,6 +79,7 @@ impl Stage {
         Ok(Self {
             stack: stack.to_owned(),
             logs: aws_sdk_cloudwatchlogs::Client::new(&clients.config),
+            cloudwatch: QueryClient::from_config(&clients.config, &clients.region, query::CLOUDWATCH),
             input_bucket: output("InputBucketName")?,
             staging_bucket: output("StagingBucketName")?,
             errors_bucket: output("ErrorsBucketName")?,

@@ -1,16 +1,20 @@
 //! `status`: the last files through the stage, from what it keeps: the transform's
 //! summaries in the errors bucket (outcome, counts, time), the load's record of each
-//! object in its log group, and the on-failure queue's depth; `status KEY` tells one
-//! file's story from the same places.
+//! object in the database's `LOADED_OBJECTS` (through the migrate function; its log
+//! lines when that cannot answer, and for failures, which the database does not
+//! record), the on-failure queue's depth and each alarm's state; `status KEY` tells
+//! one file's story from the same places.
 
 use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 use aws_sdk_sqs::types::QueueAttributeName;
 
+use crate::alarms::{self, AlarmState};
 use crate::follow::{DeadLetter, LoadResult, failure_of, peek_dead_letters};
 use crate::logs::{self, LogLine, Query};
-use crate::{Stage, TransformSummary, clock, epoch_millis};
+use crate::records::{self, Lookup, Record};
+use crate::{Invoke, Stage, TransformSummary, clock, epoch_millis};
 
 /// The summaries' suffix in the errors bucket.
 const SUMMARY: &str = ".summary.json";
@@ -19,16 +23,22 @@ const SUMMARY: &str = ".summary.json";
 #[derive(Debug, Clone)]
 pub struct FileStatus {
     pub transform: TransformSummary,
-    /// The newest load record of its staged object, if any.
+    /// The newest load line of its staged object, if any.
     pub load: Option<LoadResult>,
+    /// The database's newest record of its staged object, if the database was asked.
+    pub record: Option<Record>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Overview {
     /// Newest first.
     pub files: Vec<FileStatus>,
+    /// The database's records of the staged files; `None` when none was staged.
+    pub database: Option<Lookup>,
     /// Records waiting in the on-failure queue (approximately, as SQS counts).
     pub dead_letters: u64,
+    /// The stack's alarms, ALARM first, or why they could not be read.
+    pub alarms: Result<Vec<AlarmState>, String>,
 }
 
 /// Every summary's key and time, newest first.
@@ -68,18 +78,36 @@ fn load_of(stage: &Stage, lines: &[LogLine], key: &str) -> Option<LoadResult> {
 /// writes its summary after its own first lines.
 const SLACK: Duration = Duration::from_secs(60);
 
-pub async fn overview(stage: &Stage, last: usize) -> Result<Overview> {
+pub async fn overview(stage: &Stage, invoke: &impl Invoke, last: usize) -> Result<Overview> {
     let newest: Vec<(String, SystemTime)> = summaries(stage).await?.into_iter().take(last).collect();
     let oldest = newest.last().map_or_else(SystemTime::now, |(_, at)| *at);
     let lines = record_lines(stage, epoch_millis(oldest.checked_sub(SLACK).unwrap_or(oldest))).await?;
-    let mut files = Vec::new();
+    let mut summaries = Vec::new();
     for (key, _) in newest {
-        if let Some(transform) = stage.summary(&key).await? {
-            let load = if transform.staged() { load_of(stage, &lines, &key) } else { None };
-            files.push(FileStatus { transform, load });
-        }
+        summaries.extend(stage.summary(&key).await?);
     }
-    Ok(Overview { files, dead_letters: queue_depth(stage).await? })
+    let staged: Vec<String> = summaries.iter().filter(|t| t.staged()).map(|t| t.key.clone()).collect();
+    // Only the newest record of each key is shown here; `status KEY` shows them all.
+    let database = if staged.is_empty() { None } else { Some(records::lookup(stage, invoke, &staged, Some(1)).await) };
+    let found = database.as_ref().map(Lookup::records).unwrap_or_default();
+    let files = summaries
+        .into_iter()
+        .map(|transform| {
+            let staged = transform.staged();
+            let key = transform.key.clone();
+            FileStatus {
+                load: if staged { load_of(stage, &lines, &key) } else { None },
+                record: found.iter().find(|r| staged && r.object_key == key).cloned(),
+                transform,
+            }
+        })
+        .collect();
+    Ok(Overview {
+        files,
+        database,
+        dead_letters: queue_depth(stage).await?,
+        alarms: alarms::alarms(stage).await.map_err(|e| format!("{e:#}")),
+    })
 }
 
 async fn queue_depth(stage: &Stage) -> Result<u64> {
@@ -101,18 +129,25 @@ async fn queue_depth(stage: &Stage) -> Result<u64> {
 }
 
 impl Overview {
-    pub fn render(&self) -> String {
+    /// `stage_name` names the stage in the commands suggested.
+    pub fn render(&self, stage_name: &str) -> String {
         let mut out = format!(
             "{:<23}  {:<9} {:>8} {:>8} {:>6}  {:<40}  load\n",
             "summary written (UTC)", "transform", "accepted", "rejected", "blank", "key"
         );
         for file in &self.files {
             let t = &file.transform;
-            let load = match (&file.load, t.staged()) {
-                (Some(load), _) if load.succeeded => load.outcome.clone(),
-                (Some(load), _) => format!("FAILED: {}", load.outcome),
-                (None, true) => "no record yet".to_owned(),
-                (None, false) => "-".to_owned(),
+            let load = match (&file.record, &file.load, t.staged()) {
+                // A failure after the last recorded load is the news.
+                (_, Some(load), _)
+                    if !load.succeeded && file.record.as_ref().is_none_or(|r| r.loaded_at_ms < load.at) =>
+                {
+                    format!("FAILED: {}", load.outcome)
+                }
+                (Some(record), _, _) => format!("loaded {}", record.counts()),
+                (None, Some(load), _) => load.outcome.clone(),
+                (None, None, true) => "no record yet".to_owned(),
+                (None, None, false) => "-".to_owned(),
             };
             out.push_str(&format!(
                 "{:<23}  {:<9} {:>8} {:>8} {:>6}  {:<40}  {load}\n",
@@ -127,11 +162,19 @@ impl Overview {
         if self.files.is_empty() {
             out.push_str("(no file has been through this stage yet)\n");
         }
+        if let Some(database) = &self.database {
+            out.push_str(&database.source());
+            out.push('\n');
+        }
         out.push_str(&format!("on-failure queue: {} record(s) waiting", self.dead_letters));
         if self.dead_letters > 0 {
-            out.push_str(" (`cargo xtask redrive` once the cause is fixed)");
+            out.push_str(&format!(" (`cargo xtask redrive --stage {stage_name}` once the cause is fixed)"));
         }
         out.push('\n');
+        match &self.alarms {
+            Ok(alarms) => out.push_str(&alarms::render(alarms, stage_name)),
+            Err(why) => out.push_str(&format!("alarms: could not be read: {why}\n")),
+        }
         out
     }
 }
@@ -143,14 +186,17 @@ pub struct Story {
     pub transform: Option<TransformSummary>,
     pub rejects: Option<(SystemTime, i64)>,
     pub staged: Option<(SystemTime, i64)>,
-    /// Every load record of its staged object, oldest first.
+    /// Every load line of its staged object, oldest first.
     pub loads: Vec<LoadResult>,
+    /// Every `LOADED_OBJECTS` row of its staged object, newest first; `None` when the
+    /// file was never staged (nothing to ask).
+    pub database: Option<Lookup>,
     /// The functions' failure lines about it (each one alerted).
     pub failures: Vec<(i64, String)>,
     pub dead_letters: Vec<DeadLetter>,
 }
 
-pub async fn story(stage: &Stage, key: &str, since: Duration) -> Result<Story> {
+pub async fn story(stage: &Stage, invoke: &impl Invoke, key: &str, since: Duration) -> Result<Story> {
     let transform = stage.summary(key).await?;
     let start = transform
         .as_ref()
@@ -164,10 +210,17 @@ pub async fn story(stage: &Stage, key: &str, since: Duration) -> Result<Story> {
         .into_iter()
         .filter(|d| d.names(&stage.input_bucket, key) || d.names(&stage.staging_bucket, key))
         .collect();
+    let staged = stage.object_head(&stage.staging_bucket, key).await?;
+    let database = if staged.is_some() || transform.as_ref().is_some_and(TransformSummary::staged) {
+        Some(records::lookup(stage, invoke, &[key.to_owned()], None).await)
+    } else {
+        None
+    };
     Ok(Story {
         key: key.to_owned(),
+        database,
         rejects: stage.object_head(&stage.errors_bucket, &format!("{key}.rejects.jsonl")).await?,
-        staged: stage.object_head(&stage.staging_bucket, key).await?,
+        staged,
         transform,
         loads,
         failures,
@@ -178,7 +231,10 @@ pub async fn story(stage: &Stage, key: &str, since: Duration) -> Result<Story> {
 impl Story {
     /// Whether the stage knows the file at all.
     pub fn known(&self) -> bool {
-        self.transform.is_some() || !self.dead_letters.is_empty() || !self.failures.is_empty()
+        self.transform.is_some()
+            || !self.dead_letters.is_empty()
+            || !self.failures.is_empty()
+            || self.database.as_ref().is_some_and(|d| !d.records().is_empty())
     }
 
     pub fn render(&self, stage: &Stage) -> String {
@@ -215,6 +271,36 @@ impl Story {
         for load in &self.loads {
             let verdict = if load.succeeded { "load" } else { "load FAILED" };
             out.push_str(&format!("  {}  {verdict}: {}\n", clock(load.at), load.outcome));
+        }
+        match &self.database {
+            Some(Lookup::Answered { records, truncated, .. }) => {
+                if records.is_empty() {
+                    out.push_str(&format!(
+                        "  {:<23}  LOADED_OBJECTS: no row for s3://{}/{key}\n",
+                        "", stage.staging_bucket
+                    ));
+                }
+                // Oldest first, as the rest of the story reads.
+                for record in records.iter().rev() {
+                    let version = record.version_id.as_deref().unwrap_or("-");
+                    out.push_str(&format!(
+                        "  {}  LOADED_OBJECTS #{}: ETag {}, version {version}: rows read {}, inserted {}, updated {}\n",
+                        clock(record.loaded_at_ms),
+                        record.id,
+                        record.etag,
+                        record.rows_read,
+                        record.rows_inserted,
+                        record.rows_updated
+                    ));
+                }
+                if *truncated {
+                    out.push_str(&format!("  {:<23}  (only the newest {} rows)\n", "", records.len()));
+                }
+            }
+            Some(unanswered @ Lookup::Unanswered { .. }) => {
+                out.push_str(&format!("  {:<23}  {}\n", "", unanswered.source()));
+            }
+            None => {}
         }
         for (time, failure) in &self.failures {
             out.push_str(&format!("  {}  alert: {failure}\n", clock(*time)));

@@ -104,20 +104,38 @@ fn default_key(file: &Path) -> String {
     file.file_name().map_or_else(|| "upload.csv".to_owned(), |n| n.to_string_lossy().into_owned())
 }
 
+/// `status`: on `local` with its Lambda service running, since the load's records are
+/// read through the migrate function.
 pub async fn status(args: StatusArgs) -> Result<()> {
-    let stage = open(&project_root(), &args.stage).await?;
-    match &args.key {
-        Some(key) => {
-            let story = status::story(&stage, key, Duration::from_secs(86_400)).await?;
-            if !story.known() {
-                bail!("the stage has no record of {key} (no summary in s3://{}, no failure)", stage.errors_bucket);
+    let root = project_root();
+    let name = args.stage.clone();
+    let text =
+        with_functions(&root, &args.stage, async |stage: &Stage, running: Option<&LocalStage>| match &args.key {
+            Some(key) => {
+                let story = match running {
+                    Some(running) => status::story(stage, running.service.as_ref(), key, DAY).await?,
+                    None => status::story(stage, &LambdaInvoke(&stage.clients), key, DAY).await?,
+                };
+                if !story.known() {
+                    bail!("the stage has no record of {key} (no summary in s3://{}, no failure)", stage.errors_bucket);
+                }
+                Ok(story.render(stage))
             }
-            print!("{}", story.render(&stage));
-        }
-        None => print!("{}", status::overview(&stage, args.last).await?.render()),
-    }
+            None => {
+                let overview = match running {
+                    Some(running) => status::overview(stage, running.service.as_ref(), args.last).await?,
+                    None => status::overview(stage, &LambdaInvoke(&stage.clients), args.last).await?,
+                };
+                Ok(overview.render(&name))
+            }
+        })
+        .await?;
+    print!("{text}");
     Ok(())
 }
+
+/// How far back `status KEY` reads the functions' lines when the file has no summary.
+const DAY: Duration = Duration::from_secs(86_400);
 
 pub async fn logs(args: LogsArgs) -> Result<()> {
     let stage = open(&project_root(), &args.stage).await?;

@@ -502,6 +502,75 @@ def stacks_detect_drift():
     CloudFormationResponse.describe_stack_resource_drifts = describe_stack_resource_drifts
 
 
+def alarms_from_templates():
+    """moto has no CloudFormation handler for AWS::CloudWatch::Alarm: it logs "No Moto
+    CloudFormation support" and reports the resource complete, so no alarm exists and
+    DescribeAlarms answers none of the stack's. This creates each alarm from its
+    properties (PutMetricAlarm's), replaces it on update, deletes it with the stack,
+    and starts it as CloudWatch starts a new alarm: INSUFFICIENT_DATA, "Unchecked:
+    Initial alarm creation" (moto's PutMetricAlarm starts at OK). Nothing evaluates
+    metrics; SetAlarmState moves it."""
+    from moto.cloudwatch.models import cloudwatch_backends
+    from moto.core.common_models import CloudFormationModel
+
+    class TemplateAlarm(CloudFormationModel):
+        # moto's model metaclass derives the service from the module's name.
+        __module__ = "moto.cloudwatch.template_alarm"
+
+        def __init__(self, name):
+            self.name = name
+
+        @staticmethod
+        def cloudformation_name_type():
+            return "AlarmName"
+
+        @staticmethod
+        def cloudformation_type():
+            return "AWS::CloudWatch::Alarm"
+
+        @property
+        def physical_resource_id(self):
+            return self.name
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id,
+                                            region_name, **kwargs):
+            properties = cloudformation_json["Properties"]
+            backend = cloudwatch_backends[account_id][region_name]
+            name = properties.get("AlarmName", resource_name)
+            alarm = backend.put_metric_alarm(
+                name=name,
+                namespace=properties.get("Namespace"),
+                metric_name=properties.get("MetricName"),
+                comparison_operator=properties["ComparisonOperator"],
+                evaluation_periods=int(properties["EvaluationPeriods"]),
+                period=int(properties.get("Period", 60)),
+                threshold=float(properties.get("Threshold", 0)),
+                statistic=properties.get("Statistic"),
+                description=properties.get("AlarmDescription", ""),
+                dimensions=properties.get("Dimensions", []),
+                alarm_actions=properties.get("AlarmActions", []),
+                ok_actions=properties.get("OKActions", []),
+                insufficient_data_actions=properties.get("InsufficientDataActions", []),
+                treat_missing_data=properties.get("TreatMissingData"),
+                datapoints_to_alarm=properties.get("DatapointsToAlarm"),
+            )
+            alarm.state_value = "INSUFFICIENT_DATA"
+            return cls(name)
+
+        @classmethod
+        def update_from_cloudformation_json(cls, original_resource, new_resource_name,
+                                            cloudformation_json, account_id, region_name):
+            original_resource.delete(account_id, region_name)
+            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json,
+                                                       account_id, region_name)
+
+        def delete(self, account_id, region_name):
+            cloudwatch_backends[account_id][region_name].delete_alarms([self.name])
+
+    return TemplateAlarm
+
+
 PATCHES = [
     flow_logs_accept_s3_prefixes,
     route_tables_can_be_deleted,
@@ -516,6 +585,7 @@ PATCHES = [
     instances_are_replaced_on_update,
     change_sets_with_an_unchanged_body_fail_like_cloudformation,
     stacks_detect_drift,
+    alarms_from_templates,
 ]
 
 
