@@ -35,6 +35,18 @@ pub enum DbError {
         #[source]
         source: sqlx::Error,
     },
+    #[error(
+        "the load would delete {deleted} of {table}'s {before} rows, more than its contract's limit of {:.0} %: \
+         nothing was changed. If the file is complete and the rows are really gone, reprocess it with \
+         `cargo xtask reprocess --allow-shrink`; otherwise upload the complete file", .max_share * 100.0
+    )]
+    WouldShrink { table: String, before: u64, deleted: u64, max_share: f64 },
+    #[error(
+        "the file was staged under the {feed} feed's contract {staged:.12}…, but this load has {ours:.12}…: \
+         a deploy changed the contract while the file was on its way. Once the deploy is done, \
+         reprocess the file (`cargo xtask reprocess KEY`) to transform and load it under one contract"
+    )]
+    StagedUnderAnotherContract { feed: String, staged: String, ours: String },
     #[error("rewinding the input to restart the load after a deadlock: {0}")]
     Rewind(String),
     #[error("applying migrations: {0}")]

@@ -49,7 +49,7 @@ async fn a_second_feed_loads_into_its_own_table_with_its_types_once() {
     let summary =
         zipster_core::transform(&cities.contract, &raw[..], &mut staged, std::io::sink(), &Default::default())
             .expect("transformed");
-    let table = cities.contract.table(&cities.name);
+    let target = zipster_db::load::Target::of(cities);
     let object = zipster_db::load::ObjectVersion {
         bucket: "staging".into(),
         key: "cities/cities15000.csv".into(),
@@ -58,7 +58,9 @@ async fn a_second_feed_loads_into_its_own_table_with_its_types_once() {
         sequencer: None,
     };
     let outcome =
-        zipster_db::load::load_table(&db.pool, &table, &object, std::io::Cursor::new(&staged)).await.expect("loaded");
+        zipster_db::load::load_table(&db.pool, &target, &object, Default::default(), std::io::Cursor::new(&staged))
+            .await
+            .expect("loaded");
     let zipster_db::load::LoadOutcome::Loaded(counts) = outcome else { panic!("{outcome}") };
     assert_eq!((counts.rows, counts.inserted), (summary.accepted, summary.accepted));
     let (name, population, admin): (String, u64, Option<String>) =
@@ -78,6 +80,8 @@ async fn a_second_feed_loads_into_its_own_table_with_its_types_once() {
         sqlx::query_scalar("SELECT NAME FROM CITIES WHERE GEONAMEID = 490").fetch_one(&db.pool).await.expect("490");
     assert_eq!(lavasan, "Lavāsān");
     let again =
-        zipster_db::load::load_table(&db.pool, &table, &object, std::io::Cursor::new(&staged)).await.expect("again");
+        zipster_db::load::load_table(&db.pool, &target, &object, Default::default(), std::io::Cursor::new(&staged))
+            .await
+            .expect("again");
     assert_eq!(again, zipster_db::load::LoadOutcome::AlreadyLoaded);
 }

@@ -6,7 +6,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let feeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../feeds");
+    // Read when the script runs, not baked in when it is compiled (`env!`): checkouts
+    // sharing a target directory share this script's binary, and each must read its own
+    // feeds/.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| panic!("cargo sets CARGO_MANIFEST_DIR"));
+    let feeds = Path::new(&manifest).join("../../feeds");
     println!("cargo::rerun-if-changed={}", feeds.display());
     let mut entries = Vec::new();
     if let Ok(dir) = std::fs::read_dir(&feeds) {

@@ -22,12 +22,45 @@ use aws_config::timeout::TimeoutConfig;
 
 use zipster_core::event::ObjectRef;
 
+/// An object's user metadata (S3's `x-amz-meta-*`), by name without the prefix.
+pub type Metadata = std::collections::BTreeMap<String, String>;
+
 /// What the store says about an object it handed us.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectInfo {
     pub etag: String,
     pub version_id: Option<String>,
     pub size: u64,
+    pub metadata: Metadata,
+}
+
+/// What the transform tells the load about a staged object, in the object's own
+/// metadata: it travels with the object, through any retry or re-drive, and needs no
+/// other channel between the two functions.
+pub mod staged {
+    use crate::Metadata;
+
+    /// The SHA-256 of the contract the file was transformed with.
+    pub const CONTRACT_SHA256: &str = "zipster-contract-sha256";
+    /// Present (`true`) when an operator allowed a replace to shrink the table past its
+    /// contract's limit (`cargo xtask reprocess --allow-shrink`).
+    pub const ALLOW_SHRINK: &str = "zipster-allow-shrink";
+
+    pub fn metadata(contract_sha256: &str, allow_shrink: bool) -> Metadata {
+        let mut metadata = Metadata::from([(CONTRACT_SHA256.to_owned(), contract_sha256.to_owned())]);
+        if allow_shrink {
+            metadata.insert(ALLOW_SHRINK.to_owned(), "true".to_owned());
+        }
+        metadata
+    }
+
+    pub fn contract_sha256(metadata: &Metadata) -> Option<&str> {
+        metadata.get(CONTRACT_SHA256).map(String::as_str)
+    }
+
+    pub fn allow_shrink(metadata: &Metadata) -> bool {
+        metadata.get(ALLOW_SHRINK).is_some_and(|v| v == "true")
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,13 +90,14 @@ pub trait Storage: Send + Sync {
         max_bytes: u64,
     ) -> impl Future<Output = Result<ObjectInfo, StorageError>> + Send;
 
-    /// Writes `src` as `bucket/key`; returns only once the store has it durably.
+    /// Writes `src` as `bucket/key` with `metadata`; returns only once the store has it durably.
     fn upload(
         &self,
         bucket: &str,
         key: &str,
         src: &Path,
         content_type: &str,
+        metadata: &Metadata,
     ) -> impl Future<Output = Result<(), StorageError>> + Send;
 }
 

@@ -6,12 +6,13 @@ use std::sync::Mutex;
 
 use zipster_core::event::ObjectRef;
 
-use crate::{Notify, NotifyError, ObjectInfo, Storage, StorageError};
+use crate::{Metadata, Notify, NotifyError, ObjectInfo, Storage, StorageError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredObject {
     pub body: Vec<u8>,
     pub content_type: String,
+    pub metadata: Metadata,
 }
 
 /// Buckets as a map of `(bucket, key)` to body; uploads can be made to fail.
@@ -25,7 +26,15 @@ impl MemoryStorage {
     pub fn put(&self, bucket: &str, key: &str, body: impl Into<Vec<u8>>) {
         self.lock().insert(
             (bucket.to_owned(), key.to_owned()),
-            StoredObject { body: body.into(), content_type: "text/csv".to_owned() },
+            StoredObject { body: body.into(), content_type: "text/csv".to_owned(), metadata: Metadata::new() },
+        );
+    }
+
+    /// [`Self::put`] with user metadata, as the transform stages objects.
+    pub fn put_with_metadata(&self, bucket: &str, key: &str, body: impl Into<Vec<u8>>, metadata: Metadata) {
+        self.lock().insert(
+            (bucket.to_owned(), key.to_owned()),
+            StoredObject { body: body.into(), content_type: "text/csv".to_owned(), metadata },
         );
     }
 
@@ -73,10 +82,22 @@ impl Storage for MemoryStorage {
             key: obj.key.clone(),
             message: e.to_string(),
         })?;
-        Ok(ObjectInfo { etag: etag_of(&stored.body), version_id: obj.version_id.clone(), size })
+        Ok(ObjectInfo {
+            etag: etag_of(&stored.body),
+            version_id: obj.version_id.clone(),
+            size,
+            metadata: stored.metadata,
+        })
     }
 
-    async fn upload(&self, bucket: &str, key: &str, src: &Path, content_type: &str) -> Result<(), StorageError> {
+    async fn upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        src: &Path,
+        content_type: &str,
+        metadata: &Metadata,
+    ) -> Result<(), StorageError> {
         let failed = |message: String| StorageError::Failed {
             operation: "PutObject",
             bucket: bucket.to_owned(),
@@ -87,8 +108,10 @@ impl Storage for MemoryStorage {
             return Err(failed("injected failure".to_owned()));
         }
         let body = std::fs::read(src).map_err(|e| failed(e.to_string()))?;
-        self.lock()
-            .insert((bucket.to_owned(), key.to_owned()), StoredObject { body, content_type: content_type.to_owned() });
+        self.lock().insert(
+            (bucket.to_owned(), key.to_owned()),
+            StoredObject { body, content_type: content_type.to_owned(), metadata: metadata.clone() },
+        );
         Ok(())
     }
 }

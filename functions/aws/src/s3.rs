@@ -7,7 +7,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use tokio::io::AsyncWriteExt;
 use zipster_core::event::ObjectRef;
 
-use crate::{ObjectInfo, Storage, StorageError, timeouts, upload_response_timeout};
+use crate::{Metadata, ObjectInfo, Storage, StorageError, timeouts, upload_response_timeout};
 
 #[derive(Clone, Debug)]
 pub struct S3Storage {
@@ -61,16 +61,25 @@ impl Storage for S3Storage {
         }
         let etag = response.e_tag().unwrap_or_default().trim_matches('"').to_owned();
         let version_id = response.version_id().map(str::to_owned);
+        let metadata: Metadata =
+            response.metadata().into_iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect();
         let mut file =
             tokio::fs::File::create(dest).await.map_err(|e| failed("GetObject (local file)", bucket, key, e))?;
         let mut body = response.body.into_async_read();
         let copied =
             tokio::io::copy(&mut body, &mut file).await.map_err(|e| failed("GetObject (body)", bucket, key, e))?;
         file.flush().await.map_err(|e| failed("GetObject (local file)", bucket, key, e))?;
-        Ok(ObjectInfo { etag, version_id, size: copied })
+        Ok(ObjectInfo { etag, version_id, size: copied, metadata })
     }
 
-    async fn upload(&self, bucket: &str, key: &str, src: &Path, content_type: &str) -> Result<(), StorageError> {
+    async fn upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        src: &Path,
+        content_type: &str,
+        metadata: &Metadata,
+    ) -> Result<(), StorageError> {
         let body = ByteStream::from_path(src).await.map_err(|e| failed("PutObject (local file)", bucket, key, e))?;
         // A file body knows its exact length (`from_path` has read the metadata).
         let (size, _) = body.size_hint();
@@ -80,6 +89,7 @@ impl Storage for S3Storage {
             .bucket(bucket)
             .key(key)
             .content_type(content_type)
+            .set_metadata((!metadata.is_empty()).then(|| metadata.clone().into_iter().collect()))
             .body(body)
             .customize()
             .config_override(timeouts)

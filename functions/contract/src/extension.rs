@@ -6,6 +6,7 @@
 use serde_json::{Map, Value};
 
 use crate::matcher::Matcher;
+use crate::table::LoadStrategy;
 
 use crate::schema::{DescriptorError, FieldType, refuse};
 
@@ -74,6 +75,14 @@ pub(crate) struct SchemaExtensions {
     /// `zipster:table.key`: the table's primary key, by field names, where the file need
     /// not be unique on it (a later row replaces an earlier one in the table).
     pub table_key: Vec<String>,
+    /// `zipster:table.strategy`: how a file changes the table (default: upsert with a
+    /// key, append without).
+    pub strategy: Option<LoadStrategy>,
+    /// `zipster:table.maxDeletedShare`: a replace may delete at most this share of the
+    /// table's rows unless told otherwise (a truncated upload must not empty it).
+    pub max_deleted_share: Option<f64>,
+    /// `zipster:table.lineageColumn`: the column that records which load last wrote a row.
+    pub lineage_column: Option<String>,
 }
 
 pub(crate) fn schema(root: &Map<String, Value>) -> Result<SchemaExtensions, DescriptorError> {
@@ -97,7 +106,10 @@ pub(crate) fn schema(root: &Map<String, Value>) -> Result<SchemaExtensions, Desc
             "thresholds" => ext.thresholds = thresholds(value, path)?,
             "table" => {
                 let Some(o) = value.as_object() else {
-                    return refuse(path, "must be {\"name\": NAME, \"derivedColumns\": [NAME…]}");
+                    return refuse(
+                        path,
+                        "must be an object: {\"name\", \"key\", \"derivedColumns\", \"strategy\", \"maxDeletedShare\", \"lineageColumn\"}",
+                    );
                 };
                 for (k, v) in o {
                     let p = format!("{path}.{k}");
@@ -122,14 +134,54 @@ pub(crate) fn schema(root: &Map<String, Value>) -> Result<SchemaExtensions, Desc
                                 })
                                 .collect::<Result<_, _>>()?;
                         }
+                        "strategy" => {
+                            ext.strategy = Some(match v.as_str() {
+                                Some("upsert") => LoadStrategy::Upsert,
+                                Some("append") => LoadStrategy::Append,
+                                Some("replace") => LoadStrategy::Replace,
+                                _ => return refuse(p, "must be \"upsert\", \"append\" or \"replace\""),
+                            })
+                        }
+                        "maxDeletedShare" => match v.as_f64() {
+                            Some(share) if (0.0..=1.0).contains(&share) => ext.max_deleted_share = Some(share),
+                            _ => {
+                                return refuse(
+                                    p,
+                                    "must be a number from 0 to 1 (0.1: a file may delete 10 % of the rows)",
+                                );
+                            }
+                        },
+                        "lineageColumn" => ext.lineage_column = Some(sql_name(v, &p)?),
                         _ => return refuse(p, "unsupported"),
                     }
                 }
+                check_strategy(&ext, root, path)?;
             }
             _ => return refuse(path, unknown()),
         }
     }
     Ok(ext)
+}
+
+/// A strategy that needs a key has one, and only a replace has a share of rows it may delete.
+fn check_strategy(ext: &SchemaExtensions, root: &Map<String, Value>, path: &str) -> Result<(), DescriptorError> {
+    let keyed =
+        !ext.table_key.is_empty() || root.get("primaryKey").is_some_and(|k| k.as_array().is_none_or(|a| !a.is_empty()));
+    match ext.strategy {
+        Some(LoadStrategy::Upsert) if !keyed => refuse(
+            format!("{path}.strategy"),
+            "an upsert needs a key (primaryKey or zipster:table.key) to find the row it replaces",
+        ),
+        Some(LoadStrategy::Replace) if !keyed => refuse(
+            format!("{path}.strategy"),
+            "a replace needs a key (primaryKey or zipster:table.key): the rows it deletes are those whose key is not in the file",
+        ),
+        Some(LoadStrategy::Upsert | LoadStrategy::Append) | None if ext.max_deleted_share.is_some() => refuse(
+            format!("{path}.maxDeletedShare"),
+            "only a replace deletes rows: set \"strategy\": \"replace\" or remove it",
+        ),
+        _ => Ok(()),
+    }
 }
 
 fn thresholds(value: &Value, path: &str) -> Result<Thresholds, DescriptorError> {

@@ -16,5 +16,5 @@ mod validate;
 pub use extension::{RaggedRows, Thresholds};
 pub use infer::Inference;
 pub use schema::{Contract, DescriptorError, Field, FieldsMatch};
-pub use table::{Table, TableColumn, ValueKind};
+pub use table::{LINEAGE_COLUMN, LINEAGE_TYPE, LoadStrategy, MAX_DELETED_SHARE, Table, TableColumn, ValueKind};
 pub use validate::{Error, ErrorType, Header, Record, Validator};

@@ -19,6 +19,11 @@
 //! Names: `zipster:table` (else the feed's name, upper-case) and `zipster:column` (else
 //! the field's name, upper-case); `zipster:sqlType` replaces a column's mapped type where
 //! an existing table must be kept as it is.
+//!
+//! Beyond the fields every table has its lineage column (`zipster:table.lineageColumn`,
+//! default `_LOAD_ID`): `BIGINT UNSIGNED NULL`, a foreign key to `LOADED_OBJECTS.ID`, the
+//! load that last wrote the row (`NULL` for rows written before loads were recorded).
+//! How a file changes the table is the contract's `zipster:table.strategy`.
 
 use crate::matcher::Matcher;
 use crate::number::Head;
@@ -26,7 +31,7 @@ use crate::schema::{Bound, BoundKind, Check, Contract, EnumValues, Field, FieldT
 use crate::temporal::Kind;
 
 /// A table as the contract declares it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Table {
     pub name: String,
     pub columns: Vec<TableColumn>,
@@ -37,6 +42,41 @@ pub struct Table {
     /// Columns the table has beyond the contract's (generated ones, like the zip codes'
     /// `COORDS`), named by `zipster:table.derivedColumns`.
     pub derived: Vec<String>,
+    /// The column recording which load (`LOADED_OBJECTS.ID`) last wrote each row.
+    pub lineage: String,
+    pub strategy: LoadStrategy,
+    /// A replace that would delete more than this share of the table's rows is refused.
+    pub max_deleted_share: f64,
+}
+
+/// The lineage column's name unless the contract names another.
+pub const LINEAGE_COLUMN: &str = "_LOAD_ID";
+
+/// The share of a table a replace may delete unless the contract says otherwise: a
+/// file that lost most of its rows on the way is far more likely than a data set that
+/// shrank by a tenth overnight.
+pub const MAX_DELETED_SHARE: f64 = 0.10;
+
+/// How one file changes its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadStrategy {
+    /// A row whose key is in the table replaces it; others are inserted.
+    Upsert,
+    /// Every row is inserted (a table without a key: events, readings).
+    Append,
+    /// The file is the whole data set: upserted, and rows whose key is not in the file
+    /// are deleted, in the same transaction.
+    Replace,
+}
+
+impl LoadStrategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Upsert => "upsert",
+            Self::Append => "append",
+            Self::Replace => "replace",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,21 +122,27 @@ impl Contract {
                 },
             })
             .collect();
+        let primary_key: Vec<String> = match self.primary_key.is_empty() {
+            false => self.primary_key.iter().map(|&i| column_name(&self.fields[i])).collect(),
+            true => self
+                .ext
+                .table_key
+                .iter()
+                .filter_map(|name| self.fields.iter().find(|f| &f.name == name))
+                .map(column_name)
+                .collect(),
+        };
+        // The descriptor's checks refused an upsert or a replace without a key.
+        let keyed = if primary_key.is_empty() { LoadStrategy::Append } else { LoadStrategy::Upsert };
         Table {
             name: self.ext.table.clone().unwrap_or_else(|| identifier(feed)),
             columns,
-            primary_key: match self.primary_key.is_empty() {
-                false => self.primary_key.iter().map(|&i| column_name(&self.fields[i])).collect(),
-                true => self
-                    .ext
-                    .table_key
-                    .iter()
-                    .filter_map(|name| self.fields.iter().find(|f| &f.name == name))
-                    .map(column_name)
-                    .collect(),
-            },
+            primary_key,
             unique: self.fields.iter().filter(|f| f.constraints.unique).map(column_name).collect(),
             derived: self.ext.derived_columns.clone(),
+            lineage: self.ext.lineage_column.clone().unwrap_or_else(|| LINEAGE_COLUMN.to_owned()),
+            strategy: self.ext.strategy.unwrap_or(keyed),
+            max_deleted_share: self.ext.max_deleted_share.unwrap_or(MAX_DELETED_SHARE),
         }
     }
 }
@@ -110,17 +156,34 @@ impl Table {
             .iter()
             .map(|c| format!("    {} {} {}", c.name, c.sql_type, if c.nullable { "NULL" } else { "NOT NULL" }))
             .collect();
+        lines.push(format!("    {} {LINEAGE_TYPE} NULL", self.lineage));
         if !self.primary_key.is_empty() {
             lines.push(format!("    PRIMARY KEY ({})", self.primary_key.join(", ")));
         }
         for u in &self.unique {
             lines.push(format!("    UNIQUE KEY {}_{u} ({u})", self.name));
         }
+        lines.push(format!("    {}", self.lineage_reference()));
         format!(
             "CREATE TABLE {} (\n{}\n) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;\n",
             self.name,
             lines.join(",\n")
         )
+    }
+}
+
+/// The lineage column's type: `LOADED_OBJECTS.ID`'s.
+pub const LINEAGE_TYPE: &str = "BIGINT UNSIGNED";
+
+impl Table {
+    /// The lineage column's foreign key (unnamed: InnoDB names it, unique in the schema).
+    pub fn lineage_reference(&self) -> String {
+        format!("FOREIGN KEY ({}) REFERENCES LOADED_OBJECTS (ID)", self.lineage)
+    }
+
+    /// Whether the load may delete rows (and so needs `DELETE` on the table).
+    pub fn deletes(&self) -> bool {
+        self.strategy == LoadStrategy::Replace
     }
 }
 
@@ -299,7 +362,67 @@ mod tests {
         .unwrap();
         assert_eq!(
             contract.table("orders").create_statement(),
-            "CREATE TABLE ORDER_LINES (\n    ID TINYINT UNSIGNED NOT NULL,\n    SKU_CODE VARCHAR(12) NULL,\n    PRIMARY KEY (ID),\n    UNIQUE KEY ORDER_LINES_SKU_CODE (SKU_CODE)\n) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;\n"
+            "CREATE TABLE ORDER_LINES (\n    ID TINYINT UNSIGNED NOT NULL,\n    SKU_CODE VARCHAR(12) NULL,\n    _LOAD_ID BIGINT UNSIGNED NULL,\n    PRIMARY KEY (ID),\n    UNIQUE KEY ORDER_LINES_SKU_CODE (SKU_CODE),\n    FOREIGN KEY (_LOAD_ID) REFERENCES LOADED_OBJECTS (ID)\n) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;\n"
         );
+    }
+
+    fn strategy_of(descriptor: &str) -> Result<(LoadStrategy, f64, String), String> {
+        let contract = Contract::from_json(descriptor).map_err(|e| e.to_string())?;
+        let t = contract.table("feed");
+        Ok((t.strategy, t.max_deleted_share, t.lineage))
+    }
+
+    #[test]
+    fn the_strategy_defaults_to_upsert_with_a_key_and_append_without() {
+        let keyed = r#"{"primaryKey": ["id"], "fields": [{"name": "id", "type": "integer"}]}"#;
+        assert_eq!(strategy_of(keyed).unwrap(), (LoadStrategy::Upsert, MAX_DELETED_SHARE, "_LOAD_ID".to_owned()));
+        let table_key = r#"{"zipster:table": {"key": ["id"]}, "fields": [{"name": "id"}]}"#;
+        assert_eq!(strategy_of(table_key).unwrap().0, LoadStrategy::Upsert);
+        let keyless = r#"{"fields": [{"name": "reading", "type": "number"}]}"#;
+        assert_eq!(strategy_of(keyless).unwrap().0, LoadStrategy::Append);
+        let replace = r#"{"primaryKey": "id", "zipster:table": {"strategy": "replace", "maxDeletedShare": 0.25, "lineageColumn": "LOADED_BY"}, "fields": [{"name": "id"}]}"#;
+        assert_eq!(strategy_of(replace).unwrap(), (LoadStrategy::Replace, 0.25, "LOADED_BY".to_owned()));
+        let append_keyed =
+            r#"{"primaryKey": ["id"], "zipster:table": {"strategy": "append"}, "fields": [{"name": "id"}]}"#;
+        assert_eq!(strategy_of(append_keyed).unwrap().0, LoadStrategy::Append);
+    }
+
+    #[test]
+    fn a_strategy_the_table_cannot_follow_is_refused_with_its_path() {
+        for (descriptor, path, words) in [
+            (
+                r#"{"zipster:table": {"strategy": "replace"}, "fields": [{"name": "a"}]}"#,
+                "zipster:table.strategy",
+                "needs a key",
+            ),
+            (
+                r#"{"zipster:table": {"strategy": "upsert"}, "fields": [{"name": "a"}]}"#,
+                "zipster:table.strategy",
+                "needs a key",
+            ),
+            (
+                r#"{"primaryKey": ["a"], "zipster:table": {"strategy": "merge"}, "fields": [{"name": "a"}]}"#,
+                "zipster:table.strategy",
+                "\"upsert\", \"append\" or \"replace\"",
+            ),
+            (
+                r#"{"primaryKey": ["a"], "zipster:table": {"maxDeletedShare": 0.5}, "fields": [{"name": "a"}]}"#,
+                "zipster:table.maxDeletedShare",
+                "only a replace",
+            ),
+            (
+                r#"{"primaryKey": ["a"], "zipster:table": {"strategy": "replace", "maxDeletedShare": 2}, "fields": [{"name": "a"}]}"#,
+                "zipster:table.maxDeletedShare",
+                "from 0 to 1",
+            ),
+            (
+                r#"{"zipster:table": {"lineageColumn": "LOAD ID"}, "fields": [{"name": "a"}]}"#,
+                "zipster:table.lineageColumn",
+                "",
+            ),
+        ] {
+            let error = strategy_of(descriptor).unwrap_err();
+            assert!(error.contains(path) && error.contains(words), "{descriptor}: {error}");
+        }
     }
 }

@@ -86,6 +86,54 @@ fn s3_refs(event: &Value) -> Result<Vec<ObjectRef>, EventError> {
     Ok(refs)
 }
 
+/// Beside `Records`, what `cargo xtask reprocess` says in the event it sends the
+/// transform directly. S3 and SNS never send it, so no upload carries an override; only
+/// someone allowed to invoke the function can.
+pub const OVERRIDES: &str = "zipster";
+
+/// What an operator allows one file's load beyond its contract.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Overrides {
+    /// A replace may delete more than the contract's share of the table.
+    #[serde(default)]
+    pub allow_shrink: bool,
+}
+
+/// The event's overrides (none in an event S3 or SNS sent); a malformed one is refused
+/// rather than read as none, so a mistyped override never passes unnoticed.
+pub fn overrides(event: &Value) -> Result<Overrides, EventError> {
+    match event.get(OVERRIDES) {
+        None => Ok(Overrides::default()),
+        Some(value) => serde_json::from_value(value.clone())
+            .map_err(|e| EventError::Unrecognized(format!("\"{OVERRIDES}\" overrides: {e}"))),
+    }
+}
+
+/// The S3 event for objects as S3 would send it (keys form-encoded), with `overrides`:
+/// what `reprocess` sends the transform for input objects already in the bucket.
+pub fn reprocess_event(objects: &[ObjectRef], overrides: Overrides) -> Value {
+    let records: Vec<Value> = objects
+        .iter()
+        .map(|o| {
+            let key: String = percent_encoding::utf8_percent_encode(&o.key, KEY_ENCODE).to_string().replace("%20", "+");
+            serde_json::json!({
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "eventTime": zipster_report::rfc3339_utc(std::time::SystemTime::now()),
+                "s3": {"bucket": {"name": o.bucket}, "object": {
+                    "key": key, "versionId": o.version_id, "eTag": o.etag, "size": o.size, "sequencer": o.sequencer,
+                }},
+            })
+        })
+        .collect();
+    serde_json::json!({ "Records": records, OVERRIDES: overrides })
+}
+
+/// What S3 escapes in an event's key: everything but letters, digits and `-_.~/*`.
+const KEY_ENCODE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/').remove(b'*');
+
 /// S3 event keys are form-encoded: `+` is a space, everything else is `%XX`.
 pub fn decode_key(raw: &str) -> Result<String, String> {
     let plus_decoded = raw.replace('+', " ");

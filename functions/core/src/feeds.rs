@@ -168,6 +168,11 @@ mod tests {
         assert_eq!(zip.key_prefix, "zipcodes/");
         assert_eq!(zip.hash.len(), 64);
         assert_eq!(zip.contract.fields().len(), 9);
+        let upsert = zip.contract.table(&zip.name);
+        assert_eq!((upsert.name.as_str(), upsert.strategy), ("ZIPCODES", zipster_contract::LoadStrategy::Upsert));
+        // GeoNames' cities15000 is the whole set each time: a city gone from it is gone.
+        let cities = catalog.get("cities").expect("the cities feed").contract.table("cities");
+        assert_eq!((cities.strategy, cities.max_deleted_share), (zipster_contract::LoadStrategy::Replace, 0.10));
     }
 
     #[test]

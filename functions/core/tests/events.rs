@@ -3,7 +3,9 @@
 use std::path::Path;
 
 use serde_json::{Value, json};
-use zipster_core::event::{EventError, decode_key, object_refs, sequencer_cmp};
+use zipster_core::event::{
+    EventError, ObjectRef, Overrides, decode_key, object_refs, overrides, reprocess_event, sequencer_cmp,
+};
 
 fn sample(name: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/events").join(name);
@@ -60,4 +62,26 @@ fn sequencers_order_writes_of_a_key() {
     assert_eq!(sequencer_cmp("0055AED6DCD90281E5", "0055aed6dcd90281e5"), Equal);
     assert_eq!(sequencer_cmp("0055AED6DCD90281E5", "0055AED6DCD90281E500"), Equal);
     assert_eq!(sequencer_cmp("0055AED6DCD90281F", "0055AED6DCD90281E5"), Greater);
+}
+
+#[test]
+fn a_reprocess_event_names_its_objects_as_s3_would_and_carries_its_overrides() {
+    let objects: Vec<ObjectRef> = ["zipcodes/2026/12/01 export (1).csv", "cities/ümlaut+plus%.csv", "a"]
+        .into_iter()
+        .map(|key| ObjectRef {
+            bucket: "zipster-dev-input".into(),
+            key: key.into(),
+            version_id: Some("v1".into()),
+            etag: Some("e1".into()),
+            sequencer: None,
+            size: Some(7),
+        })
+        .collect();
+    let event = reprocess_event(&objects, Overrides { allow_shrink: true });
+    assert_eq!(object_refs(&event).expect("parsed"), objects, "every key survives the encoding S3 uses");
+    assert_eq!(overrides(&event).expect("read"), Overrides { allow_shrink: true });
+    assert_eq!(overrides(&reprocess_event(&objects, Overrides::default())).expect("read"), Overrides::default());
+    assert_eq!(overrides(&sample("s3-put.json")).expect("read"), Overrides::default(), "S3 sends none");
+    let mistyped = json!({"Records": [], "zipster": {"allowShrinking": true}});
+    assert!(overrides(&mistyped).expect_err("refused").to_string().contains("allowShrinking"), "never read as no override");
 }

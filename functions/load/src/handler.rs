@@ -7,10 +7,10 @@ use sqlx::MySqlPool;
 use tracing::{error, info};
 use zipster_aws::handler::{ErrorKind, ResultError, SeveralObjects, for_each_object, objects_result, publish_summary};
 use zipster_aws::scratch::{ObjectError, read_object};
-use zipster_aws::{Notify, Storage};
+use zipster_aws::{Notify, Storage, staged};
 use zipster_core::event::{EventError, ObjectRef, object_refs};
 use zipster_db::DbError;
-use zipster_db::load::{ObjectResult, load_object};
+use zipster_db::load::{Downloaded, ObjectResult, Overrides, Target, load_object};
 
 use crate::Config;
 
@@ -84,9 +84,15 @@ impl<S: Storage, N: Notify> Loader<S, N> {
         let feed = zipster_core::feeds::route_builtin(&obj.key, self.config.default_feed.as_deref()).map_err(|e| {
             LoadError::Route { bucket: obj.bucket.clone(), key: obj.key.clone(), reason: e.to_string() }
         })?;
-        let table = feed.contract.table(&feed.name);
+        let target = Target::of(feed);
         let result = read_object(&self.storage, obj, self.config.max_object_bytes, async |info, file| {
-            load_object(&self.pool, &table, obj, info.etag, info.version_id, file).await
+            let downloaded = Downloaded {
+                contract_sha256: staged::contract_sha256(&info.metadata).map(str::to_owned),
+                overrides: Overrides { allow_shrink: staged::allow_shrink(&info.metadata) },
+                etag: info.etag,
+                version_id: info.version_id,
+            };
+            load_object(&self.pool, &target, obj, downloaded, file).await
         })
         .await?;
         let line = result.summary_line();

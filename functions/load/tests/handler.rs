@@ -231,3 +231,48 @@ async fn a_staged_file_loads_into_its_feeds_table_and_a_key_of_no_feed_is_refuse
     assert_eq!(alert.topic_arn, "arn:alerts");
     assert_eq!(alert.feed, None, "a key no feed claims reaches only the stage-wide subscribers");
 }
+
+#[tokio::test]
+async fn the_staged_contract_and_override_come_with_the_object() {
+    let Some((db, _)) = TestDb::migrated("handler_staged_metadata").await else { return };
+    let loader = loader(db.pool.clone());
+    let cities = zipster_core::feeds::builtin("cities").unwrap();
+    let header = "geonameid,name,latitude,longitude,countrycode,population,timezone,admin1code,alternatenames\n";
+    let rows: String = (1..=20).map(|i| format!("{i},City {i},1,2,FR,{i}000,Europe/Paris,,\n")).collect();
+    let staged =
+        |metadata| loader.storage.put_with_metadata(STAGING, "cities/all.csv", format!("{header}{rows}"), metadata);
+    staged(zipster_aws::staged::metadata(&cities.hash, false));
+    let output = loader.handle(&s3_event("cities/all.csv", "01")).await.unwrap();
+    assert_eq!(
+        (output["objects"][0]["strategy"].as_str(), output["objects"][0]["inserted"].as_u64()),
+        (Some("replace"), Some(20))
+    );
+
+    // Staged by a transform with another contract (a deploy half done): refused, alerted.
+    let other = "0".repeat(64);
+    loader.storage.put_with_metadata(
+        STAGING,
+        "cities/all.csv",
+        format!("{header}1,Renamed,1,2,FR,1000,Europe/Paris,,\n"),
+        zipster_aws::staged::metadata(&other, false),
+    );
+    let err = loader.handle(&s3_event("cities/all.csv", "02")).await.unwrap_err();
+    assert!(err.to_string().contains("staged under the cities feed's contract 000000000000…"), "{err}");
+    let alert = loader.notify.published().pop().unwrap();
+    assert!(alert.topic_arn == "arn:alerts" && alert.message.contains("cargo xtask reprocess"), "{alert:?}");
+
+    // One row left of twenty: the replace is refused, unless the staged object says an
+    // operator allowed it.
+    let one = format!("{header}1,City 1,1,2,FR,1000,Europe/Paris,,\n");
+    loader.storage.put_with_metadata(
+        STAGING,
+        "cities/all.csv",
+        one.clone(),
+        zipster_aws::staged::metadata(&cities.hash, false),
+    );
+    let err = loader.handle(&s3_event("cities/all.csv", "03")).await.unwrap_err();
+    assert!(err.to_string().contains("would delete 19 of CITIES's 20 rows"), "{err}");
+    loader.storage.put_with_metadata(STAGING, "cities/all.csv", one, zipster_aws::staged::metadata(&cities.hash, true));
+    let output = loader.handle(&s3_event("cities/all.csv", "04")).await.unwrap();
+    assert_eq!(output["objects"][0]["deleted"], 19, "{output}");
+}

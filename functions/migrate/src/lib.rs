@@ -28,7 +28,7 @@ use zipster_aws::scratch::{ObjectError, read_object};
 use zipster_core::event::ObjectRef;
 use zipster_db::connect::{check_reachable, describe};
 use zipster_db::credentials::CredentialsError;
-use zipster_db::load::{ObjectResult, load_object};
+use zipster_db::load::{Downloaded, ObjectResult, Target, load_object};
 use zipster_db::loaded::{LoadedError, LoadedQuery};
 use zipster_db::migrate::AppliedMigration;
 use zipster_db::{DbError, migrate};
@@ -223,8 +223,7 @@ pub async fn handle<S: Storage>(storage: &S, pool: &MySqlPool, event: &Value) ->
         None => None,
         Some(seed) => {
             // The seed is the zip code export: the zip code feed's table.
-            let feed = zipster_core::feeds::builtin(zipster_core::feeds::ZIPCODES).map_err(DbError::from)?;
-            let seed_table = feed.contract.table(&feed.name);
+            let target = Target::zipcodes()?;
             let obj = ObjectRef {
                 bucket: seed.bucket,
                 key: seed.key,
@@ -234,7 +233,8 @@ pub async fn handle<S: Storage>(storage: &S, pool: &MySqlPool, event: &Value) ->
                 size: None,
             };
             let result = read_object(storage, &obj, MAX_SEED_BYTES, async |info, file| {
-                load_object(pool, &seed_table, &obj, info.etag, info.version_id, file).await
+                let downloaded = Downloaded { etag: info.etag, version_id: info.version_id, ..Downloaded::default() };
+                load_object(pool, &target, &obj, downloaded, file).await
             })
             .await?;
             info!(key = %result.key, outcome = %result.outcome, "seed loaded");

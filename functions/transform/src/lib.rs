@@ -13,8 +13,8 @@ use serde::Serialize;
 use serde_json::Value;
 use zipster_aws::config::{ConfigError, Env};
 use zipster_aws::handler::{ErrorKind, ResultError, SeveralObjects, for_each_object, objects_result, publish_summary};
-use zipster_aws::{Notify, Storage, StorageError};
-use zipster_core::event::{ObjectRef, object_refs};
+use zipster_aws::{Metadata, Notify, Storage, StorageError, staged};
+use zipster_core::event::{ObjectRef, Overrides, object_refs};
 use zipster_core::feeds::Feed;
 use zipster_core::{FileError, Limits, Summary};
 use zipster_report::{Builder, Counts, Outcome as PageOutcome, Page};
@@ -130,8 +130,9 @@ pub async fn handle<S: Storage, N: Notify>(
     config: &Config,
 ) -> Result<Value, HandlerError> {
     let objects = object_refs(&event)?;
+    let overrides = zipster_core::event::overrides(&event)?;
     let outcomes = for_each_object(&objects, async |object| {
-        let outcome = transform_object(object, storage, notify, config).await;
+        let outcome = transform_object(object, overrides, storage, notify, config).await;
         if let Err(error) = &outcome {
             tracing::error!(bucket = %object.bucket, key = %object.key, %error, "transform failed");
             // The failed file's feed, found again by the rule that routed it (a prefix
@@ -161,6 +162,7 @@ struct Report<'a> {
 
 async fn transform_object<S: Storage, N: Notify>(
     object: &ObjectRef,
+    overrides: Overrides,
     storage: &S,
     notify: &N,
     config: &Config,
@@ -240,9 +242,11 @@ async fn transform_object<S: Storage, N: Notify>(
     std::fs::write(&page_path, page).map_err(|source| scratch_error(&dir, source))?;
 
     let summary_key = format!("{}.summary.json", object.key);
-    storage.upload(&config.errors_bucket, &rejects_key, &rejects_path, "application/x-ndjson").await?;
-    storage.upload(&config.errors_bucket, &page_key, &page_path, "text/html; charset=utf-8").await?;
-    storage.upload(&config.errors_bucket, &summary_key, &summary_path, "application/json").await?;
+    storage
+        .upload(&config.errors_bucket, &rejects_key, &rejects_path, "application/x-ndjson", &Metadata::new())
+        .await?;
+    storage.upload(&config.errors_bucket, &page_key, &page_path, "text/html; charset=utf-8", &Metadata::new()).await?;
+    storage.upload(&config.errors_bucket, &summary_key, &summary_path, "application/json", &Metadata::new()).await?;
     let mut outputs = Outputs {
         staged: None,
         rejects: format!("s3://{}/{rejects_key}", config.errors_bucket),
@@ -251,7 +255,9 @@ async fn transform_object<S: Storage, N: Notify>(
         page_console: console_link(config, &config.errors_bucket, &page_key),
     };
     if status == Status::Staged {
-        storage.upload(&config.staging_bucket, &object.key, &accepted_path, "text/csv").await?;
+        // The load reads the contract and any override from the staged object itself.
+        let metadata = feed.map(|f| staged::metadata(&f.hash, overrides.allow_shrink)).unwrap_or_default();
+        storage.upload(&config.staging_bucket, &object.key, &accepted_path, "text/csv", &metadata).await?;
         outputs.staged = Some(format!("s3://{}/{}", config.staging_bucket, object.key));
     }
 

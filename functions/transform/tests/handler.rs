@@ -53,6 +53,12 @@ async fn direct_event_stages_accepted_rows_and_reports_rejects() {
     )
     .expect("transform");
     assert_eq!(staged.body, expected_rows);
+    let zipcodes = zipster_core::feeds::builtin(zipster_core::feeds::ZIPCODES).expect("the zip code feed");
+    assert_eq!(
+        staged.metadata,
+        zipster_aws::staged::metadata(&zipcodes.hash, false),
+        "the load learns the contract from the staged object"
+    );
     let rejects = storage.get("errors", &format!("{key}.rejects.jsonl")).expect("rejects");
     assert_eq!(String::from_utf8_lossy(&rejects.body).lines().count(), 5);
     let summary: Value =
@@ -240,6 +246,25 @@ async fn a_key_under_a_feeds_prefix_is_published_with_that_feed() {
     assert_eq!(published[0].topic_arn, "arn:topic:transform");
     assert_eq!(published[0].feed.as_deref(), Some("cities"), "not the stage's default feed");
     assert!(published[0].message.contains("8 rows accepted, 0 rejected"), "{}", published[0].message);
+}
+
+#[tokio::test]
+async fn a_reprocess_override_travels_with_the_staged_object_and_a_mistyped_one_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = MemoryStorage::default();
+    let notify = MemoryNotify::default();
+    let key = "incoming/zip codes été+1.csv";
+    storage.put("zipster-dev-input", key, testdata("zipcodes/sample.csv"));
+    let mut allowed = event("s3-put.json");
+    allowed["zipster"] = json!({"allowShrink": true});
+    handle(allowed, &storage, &notify, &config(dir.path())).await.expect("handled");
+    let staged = storage.get("staging", key).expect("staged");
+    assert!(zipster_aws::staged::allow_shrink(&staged.metadata), "{:?}", staged.metadata);
+
+    let mut mistyped = event("s3-put.json");
+    mistyped["zipster"] = json!({"allowShrinks": true});
+    let error = handle(mistyped, &storage, &notify, &config(dir.path())).await.expect_err("refused");
+    assert!(error.to_string().contains("allowShrinks"), "{error}");
 }
 
 #[tokio::test]
