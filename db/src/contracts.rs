@@ -1,108 +1,133 @@
 //! Whether the tables the migrations built are the tables the feeds' contracts declare
-//! ([`zipster_contract::Table`]): read back from the database, column by column, like
-//! `synth --check` for templates. A contract changed without its migration, or a
-//! migration written by hand that disagrees with the contract, is a difference.
+//! ([`zipster_contract::Table`]): read back from the database (columns, types, `NULL`,
+//! keys, unique and foreign keys, the load's rights) into an [`Existing`] and compared by
+//! [`zipster_contract::migration::plan`], like `synth --check` for templates. A contract
+//! changed without its migration, or a migration written by hand that disagrees with the
+//! contract, is a difference; the same plan writes the migration that resolves it.
 
-use sqlx::MySqlPool;
-use zipster_contract::Table;
+use sqlx::mysql::MySqlConnectOptions;
+use sqlx::{Executor, MySqlPool};
+// What the tables are compared with and how: the commands that print the comparison
+// (`feed check`, `feed migration`) take them from here, with the reading.
+pub use zipster_contract::migration;
+use zipster_contract::migration::{Existing, ExistingColumn, ForeignKey, Index, plan};
+pub use zipster_contract::{Table, ValueKind};
 
 use crate::DbError;
+use crate::connect::{self, LOAD_ROLE, Limits, quote_identifier};
 
 /// Every difference between `table` and the database's table of that name, in words
 /// (empty: they agree).
 pub async fn table_drift(pool: &MySqlPool, table: &Table) -> Result<Vec<String>, DbError> {
-    let sql = |source| DbError::Sql { context: "reading a table's columns from information_schema", source };
+    let existing = read_table(pool, &table.name).await?;
+    Ok(plan(existing.as_ref(), table).differences.into_iter().map(|d| d.text).collect())
+}
+
+/// The table `name` of the pool's database as `information_schema` describes it, or
+/// `None` when there is none.
+pub async fn read_table(pool: &MySqlPool, name: &str) -> Result<Option<Existing>, DbError> {
+    let sql = |source| DbError::Sql { context: "reading a table's definition from information_schema", source };
     let columns: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE FROM information_schema.COLUMNS \
          WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
     )
-    .bind(&table.name)
+    .bind(name)
     .fetch_all(pool)
     .await
     .map_err(sql)?;
     if columns.is_empty() {
-        return Ok(vec![format!(
-            "table {} does not exist: no migration creates it (`cargo xtask feed migration <feed>` writes one)",
-            table.name
-        )]);
+        return Ok(None);
     }
-    let key: Vec<String> = sqlx::query_scalar(
+    let primary_key: Vec<String> = sqlx::query_scalar(
         "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE \
          WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION",
     )
-    .bind(&table.name)
+    .bind(name)
     .fetch_all(pool)
     .await
     .map_err(sql)?;
-    let mut drift = Vec::new();
-    for want in &table.columns {
-        match columns.iter().find(|(name, _, _)| name == &want.name) {
-            None => drift.push(format!("{}: no column {} for field {}", table.name, want.name, want.field)),
-            Some((_, have, nullable)) => {
-                if normalize(have) != normalize(&want.sql_type) {
-                    drift.push(format!(
-                        "{}.{}: the table has {have}, the contract declares {}",
-                        table.name, want.name, want.sql_type
-                    ));
-                }
-                if (nullable == "YES") != want.nullable {
-                    let say = |n: bool| if n { "NULL" } else { "NOT NULL" };
-                    drift.push(format!(
-                        "{}.{}: the table has {}, the contract declares {}",
-                        table.name,
-                        want.name,
-                        say(nullable == "YES"),
-                        say(want.nullable)
-                    ));
-                }
-            }
+    let unique_columns: Vec<(String, String)> = sqlx::query_as(
+        "SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY' \
+         ORDER BY INDEX_NAME, SEQ_IN_INDEX",
+    )
+    .bind(name)
+    .fetch_all(pool)
+    .await
+    .map_err(sql)?;
+    let mut unique: Vec<Index> = Vec::new();
+    for (index, column) in unique_columns {
+        match unique.last_mut() {
+            Some(last) if last.name == index => last.columns.push(column),
+            _ => unique.push(Index { name: index, columns: vec![column] }),
         }
     }
-    for (name, _, _) in &columns {
-        if !table.columns.iter().any(|c| &c.name == name) && !table.derived.contains(name) {
-            drift.push(format!("{}.{name}: a column no field of the contract holds", table.name));
-        }
-    }
-    if key != table.primary_key {
-        drift.push(format!(
-            "{}: the primary key is ({}), the contract declares ({})",
-            table.name,
-            key.join(", "),
-            table.primary_key.join(", ")
-        ));
-    }
-    Ok(drift)
+    let foreign_keys: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT CONSTRAINT_NAME, COLUMN_NAME, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME \
+         FROM information_schema.KEY_COLUMN_USAGE \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND REFERENCED_TABLE_NAME IS NOT NULL \
+         ORDER BY CONSTRAINT_NAME, ORDINAL_POSITION",
+    )
+    .bind(name)
+    .fetch_all(pool)
+    .await
+    .map_err(sql)?;
+    // MariaDB lists a role's grants as granted to it with an empty host.
+    let load_rights: Vec<String> = sqlx::query_scalar(
+        "SELECT PRIVILEGE_TYPE FROM information_schema.TABLE_PRIVILEGES \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND GRANTEE = ? ORDER BY PRIVILEGE_TYPE",
+    )
+    .bind(name)
+    .bind(format!("'{LOAD_ROLE}'@''"))
+    .fetch_all(pool)
+    .await
+    .map_err(sql)?;
+    Ok(Some(Existing {
+        name: name.to_owned(),
+        columns: columns
+            .into_iter()
+            .map(|(name, sql_type, nullable)| ExistingColumn { name, sql_type, nullable: nullable == "YES" })
+            .collect(),
+        primary_key,
+        unique,
+        foreign_keys: foreign_keys
+            .into_iter()
+            .map(|(name, column, references, referenced_column)| ForeignKey {
+                name,
+                column,
+                references,
+                referenced_column,
+            })
+            .collect(),
+        load_rights,
+    }))
 }
 
-/// A column type as MariaDB reports it and as a contract writes it, compared alike:
-/// lower case, integer display widths dropped, `BOOLEAN` as the `tinyint(1)` it is.
-fn normalize(sql_type: &str) -> String {
-    let t = sql_type.trim().to_ascii_lowercase();
-    if t == "boolean" || t == "bool" || t == "tinyint(1)" {
-        return "boolean".to_owned();
-    }
-    for integer in ["tinyint", "smallint", "mediumint", "int", "bigint", "year"] {
-        if let Some(rest) = t.strip_prefix(integer)
-            && rest.starts_with('(')
-            && let Some(end) = rest.find(')')
-        {
-            return format!("{integer}{}", &rest[end + 1..]);
+/// The tables `names` as the committed migrations build them: every migration of
+/// [`MIGRATOR`](crate::MIGRATOR) applied to a new database on `server`, read back, and
+/// the database dropped (also when reading failed).
+pub async fn migrated_tables(server: &MySqlConnectOptions, names: &[&str]) -> Result<Vec<Option<Existing>>, DbError> {
+    let scratch = format!("zipster_scratch_{:016x}", crate::random());
+    let pool = connect::pool_creating_database(server.clone().database(&scratch), Limits::default()).await?;
+    let read = async {
+        crate::migrate::apply(&pool).await?;
+        let mut tables = Vec::with_capacity(names.len());
+        for name in names {
+            tables.push(read_table(&pool, name).await?);
         }
+        Ok::<_, DbError>(tables)
     }
-    t
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn types_compare_as_mariadb_reports_them() {
-        use super::normalize;
-        assert_eq!(normalize("int(10) unsigned"), normalize("INT UNSIGNED"));
-        assert_eq!(normalize("bigint(20)"), "bigint");
-        assert_eq!(normalize("tinyint(1)"), normalize("BOOLEAN"));
-        assert_eq!(normalize("tinyint(4)"), "tinyint");
-        assert_eq!(normalize("decimal(5,2)"), normalize("DECIMAL(5,2)"));
-        assert_ne!(normalize("varchar(16)"), normalize("VARCHAR(8)"));
-        assert_eq!(normalize("year(4)"), "year");
+    .await;
+    pool.close().await;
+    let dropped = async {
+        let pool = connect::pool(server.clone().database(""), Limits::default()).await?;
+        let statement = format!("DROP DATABASE IF EXISTS {}", quote_identifier(&scratch));
+        pool.execute(sqlx::AssertSqlSafe(statement)).await.map_err(DbError::sql("dropping the scratch database"))?;
+        pool.close().await;
+        Ok::<_, DbError>(())
     }
+    .await;
+    let tables = read?;
+    dropped?;
+    Ok(tables)
 }

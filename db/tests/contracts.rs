@@ -85,3 +85,69 @@ async fn a_second_feed_loads_into_its_own_table_with_its_types_once() {
             .expect("again");
     assert_eq!(again, zipster_db::load::LoadOutcome::AlreadyLoaded);
 }
+
+/// `feed migration`'s way: the table the migrations build, a contract that adds an
+/// optional field and widens a column, the migration the plan writes (to a file, as the
+/// command does) applied after the others: the table is then the contract's.
+#[tokio::test]
+async fn the_migration_written_for_an_added_field_and_a_wider_column_makes_the_table_the_contracts() {
+    use zipster_contract::migration::plan;
+    let Some((db, _)) = TestDb::migrated("contracts_migration").await else { return };
+    let descriptor =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../feeds/cities/schema.json"))
+            .expect("the cities contract");
+    let widened = descriptor.replacen(r#""maxLength": 200}"#, r#""maxLength": 300}"#, 1).replacen(
+        r#"{"name": "alternatenames""#,
+        r#"{"name": "elevation", "type": "integer", "constraints": {"minimum": -500, "maximum": 9000}}, {"name": "alternatenames""#,
+        1,
+    );
+    assert_ne!(widened, descriptor);
+    let table = zipster_contract::Contract::from_json(&widened).expect("the changed contract").table("cities");
+    let before = zipster_db::contracts::read_table(&db.pool, "CITIES").await.expect("read").expect("CITIES exists");
+    let plan = plan(Some(&before), &table);
+    let migration = plan.migration(false).expect("nothing lossy").expect("something to do");
+    assert_eq!(
+        migration.statements,
+        [
+            "ALTER TABLE CITIES\n    ADD COLUMN ELEVATION SMALLINT NULL AFTER ADMIN1CODE,\n    MODIFY COLUMN NAME VARCHAR(300) NOT NULL;\n"
+        ]
+    );
+    let dir = std::env::temp_dir().join(format!("zipster-migration-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let path = dir.join(migration.file_name("20991231000000", "cities"));
+    std::fs::write(&path, migration.sql("cities")).expect("written");
+    let sql = std::fs::read_to_string(&path).expect("read back");
+    std::fs::remove_dir_all(&dir).expect("removed");
+    assert!(sql.contains("--   CITIES: no column ELEVATION for field elevation\n"), "{sql}");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&db.pool).await.expect("the migration applies");
+    let drift = table_drift(&db.pool, &table).await.expect("information_schema");
+    assert!(drift.is_empty(), "after the migration: {drift:?}");
+    let ninth: String = sqlx::query_scalar(
+        "SELECT COLUMN_NAME FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'CITIES' AND ORDINAL_POSITION = 9",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .expect("the ninth column");
+    assert_eq!(ninth, "ELEVATION", "the new column sits after its field's neighbour");
+}
+
+/// `feed check`'s way: the tables of a scratch database the migrations built, which is
+/// gone afterwards.
+#[tokio::test]
+async fn the_tables_the_migrations_build_are_read_from_a_scratch_database_dropped_afterwards() {
+    let server = zipster_db::connect::parse_url(&zipster_tools::database::server_url()).expect("the server URL");
+    let tables = zipster_db::contracts::migrated_tables(&server, &["CITIES", "NO_SUCH_TABLE"]).await;
+    let tables = match tables {
+        Ok(tables) => tables,
+        Err(e) if std::env::var("ZIPSTER_ALLOW_NO_DB").as_deref() == Ok("1") => {
+            eprintln!("\n!!!!! SKIPPED: no database ({e}) !!!!!\n");
+            return;
+        }
+        Err(e) => panic!("{e}"),
+    };
+    let cities = tables[0].as_ref().expect("CITIES");
+    assert_eq!(cities.primary_key, ["GEONAMEID"]);
+    assert!(cities.load_rights.contains(&"DELETE".to_owned()), "{:?}", cities.load_rights);
+    assert!(tables[1].is_none());
+}

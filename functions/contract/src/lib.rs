@@ -7,6 +7,7 @@
 mod extension;
 mod infer;
 mod matcher;
+pub mod migration;
 mod number;
 mod schema;
 mod table;
