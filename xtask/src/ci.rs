@@ -40,6 +40,14 @@ pub fn run() -> Result<()> {
         let ops = zipster_tools::target_dir().join("debug/zipster-ops");
         Ok(cmd!(sh, "{ops} build").run()?)
     })?;
+    // Each feed's table as the migrations build it (on a scratch database of the server the
+    // tools step made sure of) against its contract: the pure checks here, the tables in
+    // the zipster-ops binary the previous step built.
+    step("feed check (contracts and the migrations agree)", || {
+        crate::feed::check(&project_root())?;
+        let ops = zipster_tools::target_dir().join("debug/zipster-ops");
+        Ok(cmd!(sh, "{ops} feed check").run()?)
+    })?;
     step("short fuzz run", || {
         crate::fuzz::targets().iter().try_for_each(|t| crate::fuzz::fuzz(t, 10, crate::fuzz::Corpus::ReadOnly))
     })?;

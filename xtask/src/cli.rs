@@ -21,7 +21,7 @@ pub struct Cli {
 /// The help's sections, each command in exactly one (a test checks).
 pub const GROUPS: [(&str, &[&str]); 3] = [
     ("Pipeline", &["local", "transform", "feed", "seed-db", "near"]),
-    ("Stage", &["bootstrap", "build", "deploy", "diff", "destroy", "put", "status", "logs", "redrive", "drift"]),
+    ("Stage", &["bootstrap", "build", "deploy", "diff", "destroy", "put", "status", "logs", "redrive", "reprocess", "drift"]),
     ("Development", &["ci", "synth", "lint", "template-diff", "fuzz", "bench", "tools"]),
 ];
 
@@ -56,6 +56,8 @@ pub enum Command {
     Logs(LogsArgs),
     /// Invoke the functions again with the events waiting in the stage's on-failure queue.
     Redrive(RedriveArgs),
+    /// Send input files already in the stage through the transform and the load again (after a contract change).
+    Reprocess(ReprocessArgs),
     /// CloudFormation drift detection on the stage's stack: what was changed outside it.
     Drift(StageArgs),
     /// The whole test suite, as CI runs it (installs or starts what it needs first).
@@ -95,11 +97,13 @@ impl Command {
             | Self::Status(_)
             | Self::Logs(_)
             | Self::Redrive(_)
+            | Self::Reprocess(_)
             | Self::Drift(_) => true,
             Self::Bench(bench) => !matches!(bench, Bench::Transform),
+            // `feed check` runs its pure checks here, then its tables' in zipster-ops.
+            Self::Feed(feed) => matches!(feed, FeedCommand::Migration { .. }),
             Self::Ci
             | Self::Transform(_)
-            | Self::Feed(_)
             | Self::Synth { .. }
             | Self::Lint
             | Self::TemplateDiff { .. }
@@ -185,12 +189,18 @@ pub enum FeedCommand {
         #[arg(long, default_value_t = 12)]
         max_enum: usize,
     },
-    /// Check every contract in feeds/: each descriptor loads, key prefixes do not overlap.
+    /// Check every contract in feeds/: each descriptor loads, key prefixes do not overlap, and
+    /// each feed's table as the migrations build it (on a scratch database) is the contract's.
     Check,
-    /// Write the migration that creates the feed's table as its contract declares it (db/migrations/).
+    /// Write the migration (db/migrations/) from the feed's table as the migrations build it to
+    /// the table its contract declares: create it, add nullable columns, widen columns.
     Migration {
         /// The feed (feeds/<NAME>/schema.json).
         name: String,
+        /// Also write the changes that can lose data (drop or narrow a column, another type,
+        /// NULL to NOT NULL, another key, a dropped unique index), listed at the migration's top.
+        #[arg(long)]
+        allow_data_loss: bool,
     },
 }
 
@@ -326,6 +336,28 @@ pub struct RedriveArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ReprocessArgs {
+    /// A stage of infra/stages.toml (`local`: the running local stage).
+    #[arg(long)]
+    pub stage: String,
+    /// Input keys to reprocess (each must be in the input bucket).
+    #[arg(required_unless_present = "feed")]
+    pub keys: Vec<String>,
+    /// Every input object of this feed (by its key prefix, or the stage's default feed).
+    #[arg(long)]
+    pub feed: Option<String>,
+    /// With --feed: only objects written since then: a date (2026-12-01, UTC) or an age (2d, 12h).
+    #[arg(long, requires = "feed")]
+    pub since: Option<String>,
+    /// Let a replace delete more of its table than the contract allows (the file is complete; the rows are gone).
+    #[arg(long)]
+    pub allow_shrink: bool,
+    /// How long to follow each file before giving up (`90s`, `5m`).
+    #[arg(long, default_value = "5m")]
+    pub timeout: String,
+}
+
+#[derive(Debug, Args)]
 pub struct BootstrapArgs {
     #[command(flatten)]
     pub stage: StageArgs,
@@ -406,7 +438,7 @@ pub enum FuzzTarget {
 pub enum Bench {
     /// The transform against a bare `csv` parse of the same bytes (1× and 10× the real data).
     Transform,
-    /// The load against `LOAD DATA LOCAL INFILE`, and the radius query.
+    /// Each feed's load against `LOAD DATA LOCAL INFILE` of the same rows, and the radius query.
     Load(LoadBenchArgs),
     /// Bootstrap cold starts and upload-to-rows latency through the local stage.
     Local(LocalBenchArgs),

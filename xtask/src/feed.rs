@@ -1,9 +1,11 @@
-//! `cargo xtask feed describe FILE` (a starting descriptor from a sample) and
-//! `cargo xtask feed check` (every contract of `feeds/` loads, prefixes do not overlap,
-//! every stage's default feed exists). The logic is the contract crate's and
-//! zipster-core's; this is the shell that reads files and prints.
+//! `cargo xtask feed describe FILE` (a starting descriptor from a sample) and the pure
+//! half of `cargo xtask feed check` (every contract of `feeds/` loads, prefixes do not
+//! overlap, every stage's default feed exists); its tables half, and `feed migration`,
+//! need a database and run in zipster-ops (`xtask/ops/src/feed.rs`). The logic is the
+//! contract crate's and zipster-core's; this is the shell that reads files and prints.
 
 use std::path::Path;
+use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use xtask::cli::FeedCommand;
@@ -23,51 +25,15 @@ pub fn run(command: &FeedCommand) -> Result<()> {
             for line in check(&project_root())? {
                 println!("{line}");
             }
+            // The tables, read back from a database, in zipster-ops: it prints its report
+            // and its one-line error itself, so a failure only exits (no second error line).
+            if crate::forward_to_ops() != ExitCode::SUCCESS {
+                std::process::exit(1);
+            }
             Ok(())
         }
-        FeedCommand::Migration { name } => {
-            let now = zipster_report::rfc3339_utc(std::time::SystemTime::now());
-            let version: String = now.chars().filter(char::is_ascii_digit).collect();
-            let path = migration(&project_root(), name, &version)?;
-            println!("wrote {}: review it, then commit it with the contract", path.display());
-            Ok(())
-        }
+        FeedCommand::Migration { .. } => bail!("feed migration runs in zipster-ops"),
     }
-}
-
-/// Writes `db/migrations/<version>_create_<feed>.sql`: the feed's table as its contract
-/// declares it, and the load's rights on it. Only a new table: a migration that already
-/// creates the table means its changes are an `ALTER` to write and review by hand.
-pub fn migration(root: &Path, feed: &str, version: &str) -> Result<std::path::PathBuf> {
-    let text = std::fs::read_to_string(root.join("feeds").join(feed).join("schema.json"))
-        .with_context(|| format!("feed {feed}: reading feeds/{feed}/schema.json"))?;
-    let catalog = Catalog::from_sources([(feed, text.as_str())])?;
-    let Some(contract) = catalog.get(feed).map(|f| &f.contract) else { bail!("feed {feed} did not load") };
-    let table = contract.table(feed);
-    let dir = root.join("db/migrations");
-    let create = format!("CREATE TABLE {} (", table.name);
-    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
-        let path = entry?.path();
-        if std::fs::read_to_string(&path).unwrap_or_default().contains(&create) {
-            bail!(
-                "{} already creates {}: a change to an existing table is an ALTER to write by hand for now (adding a nullable column or widening one), checked by db/tests/contracts.rs",
-                path.display(),
-                table.name
-            );
-        }
-    }
-    let path = dir.join(format!("{version}_create_{}.sql", feed.replace('-', "_")));
-    let sql = format!(
-        "-- The {feed} feed's table, as feeds/{feed}/schema.json declares it (written by\n\
-         -- `cargo xtask feed migration {feed}`; db/tests/contracts.rs checks they agree).\n\
-         {}\n\
-         -- The load's rights on it, as on every feed's table.\n\
-         GRANT SELECT, INSERT, UPDATE ON {} TO zipster_loader;\n",
-        table.create_statement(),
-        table.name
-    );
-    std::fs::write(&path, sql).with_context(|| format!("writing {}", path.display()))?;
-    Ok(path)
 }
 
 /// The descriptor inferred from a CSV sample, pretty-printed.
@@ -191,35 +157,5 @@ mod tests {
             zipster_core::transform(&contract, &sample[..], std::io::sink(), std::io::sink(), &Default::default())
                 .unwrap();
         assert_eq!((summary.accepted, summary.rejected), (42_522, 0));
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod migration_tests {
-    use super::*;
-
-    #[test]
-    fn a_migration_creates_the_table_once_and_refuses_to_guess_a_change() {
-        let root = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(root.path().join("db/migrations")).unwrap();
-        std::fs::create_dir_all(root.path().join("feeds/orders")).unwrap();
-        std::fs::write(
-            root.path().join("feeds/orders/schema.json"),
-            r#"{"primaryKey": "id", "fields": [{"name": "id", "type": "integer", "constraints": {"minimum": 1}}, {"name": "note", "type": "string"}]}"#,
-        )
-        .unwrap();
-        let path = migration(root.path(), "orders", "20261201000000").unwrap();
-        assert_eq!(path.file_name().unwrap(), "20261201000000_create_orders.sql");
-        let sql = std::fs::read_to_string(&path).unwrap();
-        assert!(
-            sql.contains(
-                "CREATE TABLE ORDERS (\n    ID BIGINT UNSIGNED NOT NULL,\n    NOTE TEXT NULL,\n    PRIMARY KEY (ID)\n)"
-            ),
-            "{sql}"
-        );
-        assert!(sql.contains("GRANT SELECT, INSERT, UPDATE ON ORDERS TO zipster_loader;"), "{sql}");
-        let again = migration(root.path(), "orders", "20261202000000").unwrap_err().to_string();
-        assert!(again.contains("already creates ORDERS"), "{again}");
     }
 }

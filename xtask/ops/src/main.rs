@@ -5,13 +5,14 @@
 //! they report.
 
 mod database;
+mod feed;
 mod operate;
 mod stage;
 
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use xtask::cli::{self, Bench, Command, LocalArgs, LocalBenchArgs, LocalCommand};
+use xtask::cli::{self, Bench, Command, FeedCommand, LocalArgs, LocalBenchArgs, LocalCommand};
 use zipster_local::commands::{self as local, Up};
 use zipster_tools::project_root;
 
@@ -46,6 +47,10 @@ fn run(command: Command) -> Result<()> {
             Some(stage) => runtime.block_on(operate::near(&stage, &args)),
             None => runtime.block_on(database::near(&args)),
         },
+        Command::Feed(FeedCommand::Check) => runtime.block_on(feed::check()),
+        Command::Feed(FeedCommand::Migration { name, allow_data_loss }) => {
+            runtime.block_on(feed::migration(&name, allow_data_loss))
+        }
         Command::Bench(Bench::Load(args)) => runtime.block_on(database::bench_load(&args)),
         Command::Bench(Bench::Local(args)) => runtime.block_on(local_bench(args)),
         Command::Local(args) => runtime.block_on(run_local(args)),
