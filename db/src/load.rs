@@ -153,6 +153,10 @@ pub struct ObjectResult {
     pub bucket: String,
     pub key: String,
     pub etag: String,
+    /// The version loaded, when the bucket keeps versions: what tells this load of the
+    /// key from an earlier one of the same content.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
     pub feed: String,
     #[serde(flatten)]
     pub outcome: LoadOutcome,
@@ -191,7 +195,14 @@ pub async fn load_object<R: Read + Seek>(
         sequencer: obj.sequencer.clone(),
     };
     let outcome = load_table(pool, target, &object, downloaded.overrides, input).await?;
-    Ok(ObjectResult { bucket: object.bucket, key: object.key, etag: object.etag, feed: target.feed.clone(), outcome })
+    Ok(ObjectResult {
+        bucket: object.bucket,
+        key: object.key,
+        etag: object.etag,
+        version_id: object.version_id,
+        feed: target.feed.clone(),
+        outcome,
+    })
 }
 
 /// The statement for `rows` rows of `table`: placeholders only, never data. Names come
@@ -323,9 +334,10 @@ async fn load_in<R: Read>(
     let table = &target.table;
     let load_id = begin_record(tx, target, object, overrides).await?;
     let before = count_rows(tx, table).await?;
+    // A replace of an empty table deletes nothing: no need to remember the file's keys.
     let keys = match table.strategy {
-        LoadStrategy::Replace => Some(KeyTable::create(tx, table).await?),
-        LoadStrategy::Upsert | LoadStrategy::Append => None,
+        LoadStrategy::Replace if before > 0 => Some(KeyTable::create(tx, table).await?),
+        LoadStrategy::Replace | LoadStrategy::Upsert | LoadStrategy::Append => None,
     };
     let per_statement = rows_per_statement(table);
     let full = write_sql(table, per_statement);
@@ -485,32 +497,27 @@ impl KeyTable {
     }
 
     /// Deletes the rows the file does not have, unless they are more of the table than
-    /// its contract allows and nobody said otherwise; returns how many.
+    /// its contract allows and nobody said otherwise; returns how many. One statement:
+    /// when it deleted too many, the error rolls the whole load back, so nothing changed.
     async fn delete_the_rest(
         &self,
         tx: &mut Transaction<'_, MySql>,
         before: u64,
         overrides: Overrides,
     ) -> Result<u64, DbError> {
-        let count_sql = format!("SELECT COUNT(*) FROM {} {}", self.table, self.missing);
-        let doomed: i64 = sqlx::query_scalar(AssertSqlSafe(count_sql))
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(DbError::sql("counting the rows the file no longer has"))?;
-        let doomed = u64::try_from(doomed).unwrap_or(0);
-        if before > 0 && doomed as f64 > self.max_deleted_share * before as f64 && !overrides.allow_shrink {
-            return Err(DbError::WouldShrink {
-                table: self.table.clone(),
-                before,
-                deleted: doomed,
-                max_share: self.max_deleted_share,
-            });
-        }
         let deleted = sqlx::query(AssertSqlSafe(format!("DELETE FROM {} {}", self.table, self.missing)))
             .execute(&mut **tx)
             .await
             .map_err(DbError::sql("deleting the rows the file no longer has"))?
             .rows_affected();
+        if deleted as f64 > self.max_deleted_share * before as f64 && !overrides.allow_shrink {
+            return Err(DbError::WouldShrink {
+                table: self.table.clone(),
+                before,
+                deleted,
+                max_share: self.max_deleted_share,
+            });
+        }
         sqlx::query(AssertSqlSafe(format!("DROP TEMPORARY TABLE {KEY_TABLE}")))
             .execute(&mut **tx)
             .await

@@ -18,7 +18,8 @@ pub const MAX_KEY_BYTES: usize = 1024;
 /// a column the load adds later is one line here and one field there.
 macro_rules! columns {
     () => {
-        "ID, BUCKET, OBJECT_KEY, ETAG, VERSION_ID, SEQUENCER, ROWS_READ, ROWS_INSERTED, ROWS_UPDATED, \
+        "ID, BUCKET, OBJECT_KEY, ETAG, VERSION_ID, SEQUENCER, FEED, CONTRACT_SHA256, STRATEGY, \
+         ROWS_READ, ROWS_INSERTED, ROWS_UPDATED, ROWS_DELETED, SHRINK_ALLOWED, \
          CAST(UNIX_TIMESTAMP(LOADED_AT) * 1000 AS SIGNED) AS LOADED_AT_MS"
     };
 }
@@ -33,9 +34,17 @@ pub struct LoadedRecord {
     pub etag: String,
     pub version_id: Option<String>,
     pub sequencer: Option<String>,
+    /// The feed, its contract's hash and the strategy it loaded by (`None` for loads
+    /// recorded before they were).
+    pub feed: Option<String>,
+    pub contract_sha256: Option<String>,
+    pub strategy: Option<String>,
     pub rows_read: u32,
     pub rows_inserted: u32,
     pub rows_updated: u32,
+    pub rows_deleted: u32,
+    /// An operator let a replace delete more than its contract allows.
+    pub shrink_allowed: bool,
     /// Milliseconds since the epoch: `UNIX_TIMESTAMP` of the stored instant, so the
     /// session's time zone cannot shift it.
     pub loaded_at_ms: i64,

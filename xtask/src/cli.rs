@@ -21,7 +21,10 @@ pub struct Cli {
 /// The help's sections, each command in exactly one (a test checks).
 pub const GROUPS: [(&str, &[&str]); 3] = [
     ("Pipeline", &["local", "transform", "feed", "seed-db", "near"]),
-    ("Stage", &["bootstrap", "build", "deploy", "diff", "destroy", "put", "status", "logs", "redrive", "reprocess", "drift"]),
+    (
+        "Stage",
+        &["bootstrap", "build", "deploy", "diff", "destroy", "put", "status", "logs", "redrive", "reprocess", "drift"],
+    ),
     ("Development", &["ci", "synth", "lint", "template-diff", "fuzz", "bench", "tools"]),
 ];
 

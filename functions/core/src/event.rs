@@ -117,13 +117,21 @@ pub fn reprocess_event(objects: &[ObjectRef], overrides: Overrides) -> Value {
         .iter()
         .map(|o| {
             let key: String = percent_encoding::utf8_percent_encode(&o.key, KEY_ENCODE).to_string().replace("%20", "+");
+            // Every field S3 sends that the event type requires; who asked is the operator.
             serde_json::json!({
+                "eventVersion": "2.1",
                 "eventSource": "aws:s3",
                 "eventName": "ObjectCreated:Put",
                 "eventTime": zipster_report::rfc3339_utc(std::time::SystemTime::now()),
-                "s3": {"bucket": {"name": o.bucket}, "object": {
-                    "key": key, "versionId": o.version_id, "eTag": o.etag, "size": o.size, "sequencer": o.sequencer,
-                }},
+                "userIdentity": {"principalId": "zipster-reprocess"},
+                "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+                "responseElements": {},
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "zipster-reprocess",
+                    "bucket": {"name": o.bucket, "ownerIdentity": {"principalId": "zipster-reprocess"}, "arn": format!("arn:aws:s3:::{}", o.bucket)},
+                    "object": {"key": key, "versionId": o.version_id, "eTag": o.etag, "size": o.size, "sequencer": o.sequencer},
+                },
             })
         })
         .collect();

@@ -83,5 +83,8 @@ fn a_reprocess_event_names_its_objects_as_s3_would_and_carries_its_overrides() {
     assert_eq!(overrides(&reprocess_event(&objects, Overrides::default())).expect("read"), Overrides::default());
     assert_eq!(overrides(&sample("s3-put.json")).expect("read"), Overrides::default(), "S3 sends none");
     let mistyped = json!({"Records": [], "zipster": {"allowShrinking": true}});
-    assert!(overrides(&mistyped).expect_err("refused").to_string().contains("allowShrinking"), "never read as no override");
+    assert!(
+        overrides(&mistyped).expect_err("refused").to_string().contains("allowShrinking"),
+        "never read as no override"
+    );
 }

@@ -96,7 +96,10 @@ impl<S: Storage, N: Notify> Loader<S, N> {
         })
         .await?;
         let line = result.summary_line();
-        info!(bucket = %result.bucket, key = %result.key, etag = %result.etag, outcome = %result.outcome, "load done");
+        // `bucket`, `key`, `version_id` and `outcome` are read back by `cargo xtask put` and
+        // `status` (zipster_operate::follow::LoadResult): a contract of this line.
+        info!(bucket = %result.bucket, key = %result.key, etag = %result.etag,
+            version_id = result.version_id.as_deref().unwrap_or_default(), outcome = %result.outcome, "load done");
         // The rows are committed: a summary that cannot be published must not fail the
         // invocation (its retry would only say "already loaded"). Logged and counted,
         // as the transform does.

@@ -153,6 +153,23 @@ pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
+/// (year, month, day) → days since 1970-01-01, the inverse of [`civil_from_days`]
+/// (Howard Hinnant's `days_from_civil`); `None` for a month or day out of range.
+pub fn days_from_civil(year: i64, month: i64, day: i64) -> Option<i64> {
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1..=12).contains(&month) || day < 1 || day > days_in_month[(month - 1) as usize] {
+        return None;
+    }
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if month > 2 { month - 3 } else { month + 9 };
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
 impl Builder {
     /// A page for a file with these column labels (empty when the header could not
     /// be read), showing at most `max_lines` rejected lines.
@@ -657,3 +674,21 @@ tbody th{color:var(--muted);font-weight:400;font-variant-numeric:tabular-nums;ma
 footer{padding:12px 28px;color:var(--muted);font-size:12px;border-top:1px solid var(--line)}
 </style>
 ";
+
+#[cfg(test)]
+mod calendar_tests {
+    use super::{civil_from_days, days_from_civil};
+
+    #[test]
+    fn days_and_dates_convert_both_ways() {
+        for days in (-800_000..800_000).step_by(97) {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), Some(days), "{y}-{m}-{d}");
+        }
+        assert_eq!(days_from_civil(1970, 1, 1), Some(0));
+        assert_eq!(days_from_civil(2000, 2, 29), Some(11_016));
+        assert_eq!(days_from_civil(2026, 2, 29), None, "not a leap year");
+        assert_eq!(days_from_civil(2026, 13, 1), None);
+        assert_eq!(days_from_civil(2026, 4, 31), None);
+    }
+}

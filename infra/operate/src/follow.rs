@@ -45,6 +45,8 @@ pub struct LoadResult {
     pub succeeded: bool,
     /// Epoch milliseconds of the line.
     pub at: i64,
+    /// The staged version it loaded (`load done` lines say it when the bucket is versioned).
+    pub version_id: Option<String>,
 }
 
 impl LoadResult {
@@ -61,7 +63,8 @@ impl LoadResult {
             "load failed" => (field("error")?, false),
             _ => return None,
         };
-        Some(Self { outcome: outcome.to_owned(), succeeded, at: line.timestamp })
+        let version_id = field("version_id").filter(|v| !v.is_empty()).map(str::to_owned);
+        Some(Self { outcome: outcome.to_owned(), succeeded, at: line.timestamp, version_id })
     }
 }
 
@@ -119,6 +122,18 @@ impl DeadLetter {
     pub fn names(&self, bucket: &str, key: &str) -> bool {
         self.objects.iter().any(|(b, k)| b == bucket && k == key)
     }
+
+    /// Whether it names this version of `bucket/key` (any, when either side has none):
+    /// the same content staged again fails again under the same key and ETag.
+    pub fn names_version(&self, bucket: &str, key: &str, version: Option<&str>) -> bool {
+        zipster_core::event::object_refs(&self.event).is_ok_and(|refs| {
+            refs.iter().any(|o| {
+                o.bucket == bucket
+                    && o.key == key
+                    && (version.is_none() || o.version_id.is_none() || o.version_id.as_deref() == version)
+            })
+        })
+    }
 }
 
 /// Up to 10 records of the on-failure queue, left in it (visible again at once).
@@ -158,6 +173,24 @@ pub struct Story {
 }
 
 impl Story {
+    /// The story of the input object `key` (this version of it), nothing seen yet.
+    pub fn of(stage: &Stage, key: &str, version_id: Option<String>) -> Self {
+        Story {
+            key: key.to_owned(),
+            input: format!("s3://{}/{key}", stage.input_bucket),
+            version_id,
+            rejects: format!("s3://{}/{key}.rejects.jsonl", stage.errors_bucket),
+            summary: format!("s3://{}/{key}.summary.json", stage.errors_bucket),
+            staged: None,
+            transform: None,
+            load: None,
+            failures: Vec::new(),
+            dead_letters: Vec::new(),
+            steps: Vec::new(),
+            verdict: Verdict::Uploaded,
+        }
+    }
+
     fn step(&mut self, name: &str, started: Instant, report: &mut dyn FnMut(&str)) {
         let at = started.elapsed();
         self.steps.push((name.to_owned(), at));
@@ -237,20 +270,7 @@ pub async fn put(stage: &Stage, file: &Path, put: &Put, report: &mut dyn FnMut(&
         .map_err(stage.clients.error("PutObject", format!("s3://{input}/{key}")))?;
     // S3's clock, to compare with the outputs' own times when no version id tells them apart.
     let (since, _) = stage.object_head(input, key).await?.unwrap_or((SystemTime::now(), 0));
-    let mut story = Story {
-        key: key.to_owned(),
-        input: format!("s3://{input}/{key}"),
-        version_id: uploaded.version_id().map(str::to_owned),
-        rejects: format!("s3://{}/{key}.rejects.jsonl", stage.errors_bucket),
-        summary: format!("s3://{}/{key}.summary.json", stage.errors_bucket),
-        staged: None,
-        transform: None,
-        load: None,
-        failures: Vec::new(),
-        dead_letters: Vec::new(),
-        steps: Vec::new(),
-        verdict: Verdict::Uploaded,
-    };
+    let mut story = Story::of(stage, key, uploaded.version_id().map(str::to_owned));
     story.step("uploaded", started, report);
     if !put.wait {
         return Ok(story);
@@ -259,7 +279,9 @@ pub async fn put(stage: &Stage, file: &Path, put: &Put, report: &mut dyn FnMut(&
     Ok(story)
 }
 
-async fn follow(
+/// Follows the file of `story` from `since` (its outputs are not older) until it is
+/// loaded, not staged or dead-lettered, or `within` has passed since `started`.
+pub async fn follow(
     stage: &Stage,
     story: &mut Story,
     since: SystemTime,
@@ -271,6 +293,7 @@ async fn follow(
     // Log and record times come from other clocks than S3's, truncated to seconds.
     let lines_from = epoch_millis(since) - 2000;
     let mut seen_lines = std::collections::HashSet::new();
+    let mut staged_version = None;
     loop {
         if story.transform.is_none()
             && let Some(summary) = stage.summary(&key).await?
@@ -289,6 +312,7 @@ async fn follow(
             && modified >= since
         {
             story.staged = Some(format!("s3://{}/{key}", stage.staging_bucket));
+            staged_version = stage.object_version(&stage.staging_bucket, &key).await?;
             story.step("staged", started, report);
         }
         let query = Query { functions: stage.functions.iter().collect(), start: lines_from, contains: None };
@@ -300,9 +324,12 @@ async fn follow(
                 report(&format!("          alert: {failure}"));
                 story.failures.push(failure);
             }
+            // The same content staged again (a re-upload, `reprocess`) has the same ETag:
+            // only the staged version tells this load from the one before.
             if story.staged.is_some()
                 && let Some(load) = LoadResult::from_line(&line, &stage.staging_bucket, &key)
                 && load.succeeded
+                && (staged_version.is_none() || load.version_id.is_none() || load.version_id == staged_version)
             {
                 story.load = Some(load);
                 story.step("loaded", started, report);
@@ -313,7 +340,8 @@ async fn follow(
             .await?
             .into_iter()
             .filter(|d| {
-                let names = d.names(&stage.input_bucket, &key) || d.names(&stage.staging_bucket, &key);
+                let names = d.names(&stage.input_bucket, &key)
+                    || d.names_version(&stage.staging_bucket, &key, staged_version.as_deref());
                 names && d.timestamp.is_none_or(|t| t >= since)
             })
             .collect();
@@ -386,5 +414,25 @@ mod tests {
         assert_eq!(dead.timestamp, Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600)));
         assert_eq!(dead.event, s3);
         assert!(DeadLetter::read("not json").is_err());
+    }
+
+    #[test]
+    fn a_dead_letter_is_matched_to_the_staged_version_it_failed_on() {
+        let staged = zipster_core::event::ObjectRef {
+            bucket: "st".into(),
+            key: "cities/all.csv".into(),
+            version_id: Some("v1".into()),
+            etag: Some("e".into()),
+            sequencer: None,
+            size: None,
+        };
+        let event = zipster_core::event::reprocess_event(&[staged], Default::default());
+        let record =
+            serde_json::json!({"requestContext": {"functionArn": "zipster-dev-load"}, "requestPayload": event});
+        let dead = DeadLetter::read(&record.to_string()).unwrap();
+        assert!(dead.names_version("st", "cities/all.csv", Some("v1")));
+        assert!(!dead.names_version("st", "cities/all.csv", Some("v2")), "a later staging of the same content");
+        assert!(dead.names_version("st", "cities/all.csv", None), "an unversioned bucket: by key");
+        assert!(!dead.names_version("st", "other.csv", Some("v1")));
     }
 }

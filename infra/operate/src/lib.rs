@@ -18,6 +18,7 @@ pub mod logs;
 pub mod near;
 pub mod records;
 pub mod redrive;
+pub mod reprocess;
 pub mod status;
 
 use std::time::{Duration, SystemTime};
@@ -128,6 +129,15 @@ impl Stage {
                 let modified = head.last_modified().and_then(|t| SystemTime::try_from(*t).ok());
                 Ok(Some((modified.unwrap_or(SystemTime::UNIX_EPOCH), head.content_length().unwrap_or(0))))
             }
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
+            Err(error) => Err(self.clients.error("HeadObject", format!("s3://{bucket}/{key}"))(error)),
+        }
+    }
+
+    /// An object's current version id, if the bucket keeps versions and the key exists.
+    pub async fn object_version(&self, bucket: &str, key: &str) -> Result<Option<String>> {
+        match self.clients.s3.head_object().bucket(bucket).key(key).send().await {
+            Ok(head) => Ok(head.version_id().filter(|v| *v != "null").map(str::to_owned)),
             Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
             Err(error) => Err(self.clients.error("HeadObject", format!("s3://{bucket}/{key}"))(error)),
         }

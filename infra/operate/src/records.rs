@@ -29,23 +29,39 @@ pub struct Record {
     pub object_key: String,
     pub etag: String,
     pub version_id: Option<String>,
+    #[serde(default)]
+    pub feed: Option<String>,
+    #[serde(default)]
+    pub strategy: Option<String>,
     pub rows_read: u64,
     pub rows_inserted: u64,
     pub rows_updated: u64,
+    #[serde(default)]
+    pub rows_deleted: u64,
+    #[serde(default)]
+    pub shrink_allowed: bool,
     /// Epoch milliseconds.
     pub loaded_at_ms: i64,
 }
 
 impl Record {
-    /// `2026-12-01 10:00:00.123: read 10, inserted 9, updated 1`.
+    /// `2026-12-01 10:00:00.123: read 10, inserted 9, updated 1`, and for a replace the
+    /// rows it deleted (and whether an operator allowed more than the contract).
     pub fn counts(&self) -> String {
-        format!(
+        let mut counts = format!(
             "{}: read {}, inserted {}, updated {}",
             clock(self.loaded_at_ms),
             self.rows_read,
             self.rows_inserted,
             self.rows_updated
-        )
+        );
+        if self.strategy.as_deref() == Some("replace") {
+            counts.push_str(&format!(", deleted {}", self.rows_deleted));
+            if self.shrink_allowed {
+                counts.push_str(" (shrink allowed by an operator)");
+            }
+        }
+        counts
     }
 }
 
@@ -157,6 +173,12 @@ mod tests {
         let record = &answer.records[0];
         assert_eq!(record.counts(), "2026-12-01 10:00:00.123: read 10, inserted 9, updated 1");
         assert!(!answer.truncated);
+        let replace =
+            Record { strategy: Some("replace".into()), rows_deleted: 7, shrink_allowed: true, ..record.clone() };
+        assert_eq!(
+            replace.counts(),
+            "2026-12-01 10:00:00.123: read 10, inserted 9, updated 1, deleted 7 (shrink allowed by an operator)"
+        );
     }
 
     #[test]

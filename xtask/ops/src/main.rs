@@ -38,6 +38,7 @@ fn run(command: Command) -> Result<()> {
         Command::Status(args) => runtime.block_on(operate::status(args)),
         Command::Logs(args) => runtime.block_on(operate::logs(args)),
         Command::Redrive(args) => runtime.block_on(operate::redrive(args)),
+        Command::Reprocess(args) => runtime.block_on(operate::reprocess(args)),
         Command::Drift(args) => runtime.block_on(operate::drift(args)),
         Command::SeedDb(args) => match args.stage.clone() {
             Some(name) => runtime.block_on(stage::seed(&name, args)),

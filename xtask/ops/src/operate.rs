@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use xtask::cli::{LogsArgs, NearArgs, PutArgs, RedriveArgs, StageArgs, StatusArgs};
+use xtask::cli::{LogsArgs, NearArgs, PutArgs, RedriveArgs, ReprocessArgs, StageArgs, StatusArgs};
 use zipster_deploy::{StageClients, load_stage};
 use zipster_local::commands as local;
 use zipster_local::pipeline::LocalStage;
 use zipster_operate::follow::{self, Put, Verdict};
-use zipster_operate::{LambdaInvoke, Stage, drift, logs, parse_age, redrive, status};
+use zipster_operate::{LambdaInvoke, Stage, drift, logs, parse_age, redrive, reprocess, status};
 use zipster_tools::project_root;
 
 /// How often a deployed stage is asked again while waiting (S3, SQS and CloudWatch
@@ -160,6 +160,50 @@ pub async fn redrive(args: RedriveArgs) -> Result<()> {
     let failed = report.iter().filter(|r| !r.deleted).count();
     if failed > 0 && !args.dry_run {
         bail!("{failed} record(s) are still in the on-failure queue");
+    }
+    Ok(())
+}
+
+/// `reprocess --stage S KEY… | --feed F [--since …]`: each file through the transform
+/// and the load again, followed; fails if any was not loaded (or found already loaded).
+pub async fn reprocess(args: ReprocessArgs) -> Result<()> {
+    let root = project_root();
+    let selection = reprocess::Selection {
+        keys: args.keys.clone(),
+        feed: args.feed.clone(),
+        since: args.since.as_deref().map(reprocess::parse_since).transpose()?,
+        default_feed: load_stage(&root, &args.stage)?.default_feed.clone(),
+    };
+    let overrides = zipster_core::event::Overrides { allow_shrink: args.allow_shrink };
+    let within = parse_age(&args.timeout)?;
+    let stories = with_functions(&root, &args.stage, async |stage: &Stage, running: Option<&LocalStage>| {
+        let objects = reprocess::select(stage, &selection).await?;
+        if objects.is_empty() {
+            bail!("no input object of feed {} matches", selection.feed.as_deref().unwrap_or("?"));
+        }
+        let report = &mut |step: &str| eprintln!("{step}");
+        match running {
+            Some(running) => {
+                reprocess::reprocess(stage, running.service.as_ref(), &objects, overrides, within, report).await
+            }
+            None => {
+                reprocess::reprocess(stage, &LambdaInvoke(&stage.clients), &objects, overrides, within, report).await
+            }
+        }
+    })
+    .await?;
+    for story in &stories {
+        print!("{}", story.render());
+    }
+    let failed: Vec<&str> = stories.iter().filter(|s| s.verdict != Verdict::Loaded).map(|s| s.key.as_str()).collect();
+    if !failed.is_empty() {
+        bail!(
+            "{} of {} file(s) did not load: {}; `cargo xtask status --stage {} KEY` tells each one's story",
+            failed.len(),
+            stories.len(),
+            failed.join(", "),
+            args.stage
+        );
     }
     Ok(())
 }

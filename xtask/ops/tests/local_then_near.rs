@@ -3,7 +3,8 @@
 //! local state to go on, queries the database the local stage loaded. Then the stage
 //! commands on the same local stage, each in a fresh process as a person runs them:
 //! `put` (loaded with rejects; refused), `status`, `status KEY`, `logs`, `redrive
-//! --dry-run` and `drift` before and after a change made outside the stack. One
+//! --dry-run`, `drift` before and after a change made outside the stack, and
+//! `reprocess` (nothing again; a replace's wipe guard, then its override). One
 //! stage for all: starting one is most of the time.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -93,7 +94,7 @@ async fn the_near_query_local_suggests_answers_from_the_rows_local_loaded_and_th
             .fetch_one(&db.pool)
             .await
             .unwrap();
-    assert_eq!((cities, named), (8, 1), "the cities feed's rows are in its own table");
+    assert_eq!((cities, named), (1, 1), "the cities feed's rows are in its own table, as the allowed replace left it");
     for line in neighbors {
         let zipcode = line.split_whitespace().next().unwrap();
         let found: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ZIPCODES WHERE ZIPCODE = ?")
@@ -180,4 +181,21 @@ async fn operate(dir: std::path::PathBuf) {
     let report = text(&drifted);
     assert!(report.contains("LoadFunction (AWS::Lambda::Function): MODIFIED"), "{report}");
     assert!(report.contains("/Timeout: expected 300, actual 42"), "{report}");
+
+    // Reprocessing: the same file under the same contract loads nothing.
+    let again = timed(dir, &["reprocess", "--stage", "local", "cities/input.csv"]);
+    assert!(again.status.success() && text(&again).contains("load:      already loaded"), "{}", text(&again));
+    // A truncated upload of the cities (a replace) would delete 7 of its 8 rows: refused
+    // every retry, dead-lettered, the table untouched.
+    let good = std::fs::read_to_string(&cities).unwrap();
+    let lavasan: Vec<&str> = good.lines().filter(|l| l.starts_with("geonameid") || l.starts_with("490,")).collect();
+    let truncated = dir.join("truncated.csv");
+    std::fs::write(&truncated, format!("{}\n", lavasan.join("\n"))).unwrap();
+    let shrink = timed(dir, &["put", "--stage", "local", truncated.to_str().unwrap(), "--key", "cities/input.csv"]);
+    assert!(!shrink.status.success(), "{}", text(&shrink));
+    assert!(text(&shrink).contains("would delete 7 of CITIES's 8 rows"), "{}", text(&shrink));
+    // The operator's override, through the transform to the load: the file replaces the table.
+    let allowed = timed(dir, &["reprocess", "--stage", "local", "cities/input.csv", "--allow-shrink"]);
+    assert!(allowed.status.success(), "{}", text(&allowed));
+    assert!(text(&allowed).contains("1 unchanged, 7 deleted"), "{}", text(&allowed));
 }
