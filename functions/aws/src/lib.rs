@@ -108,11 +108,7 @@ pub struct NotifyError {
     pub message: String,
 }
 
-/// The message attribute naming the feed a message is about. A stage's per-feed
-/// subscriptions (stages.toml `feeds.<name>.notifications`) filter on it
-/// (`FilterPolicy: {"feed": [...]}` in the template), so a feed's owners get only
-/// their feed's messages; its stage-wide subscribers filter on nothing.
-pub const FEED_ATTRIBUTE: &str = "feed";
+pub use zipster_core::FEED_ATTRIBUTE;
 
 /// A notification topic.
 pub trait Notify: Send + Sync {

@@ -13,6 +13,13 @@ pub use transform::{FileError, Limits, Summary, transform, transform_with_report
 /// metric filter in the template counts the lines that carry it.
 pub const PUBLISH_FAILURES_COUNTER: &str = "publish_failures";
 
+/// The SNS message attribute naming the feed a summary or alert is about. A stage's
+/// per-feed subscriptions (stages.toml `feeds.<name>.notifications`) filter on it
+/// (`FilterPolicy: {"feed": [...]}` in the template), so a feed's owners get only their
+/// feed's messages; its stage-wide subscribers filter on nothing. Here, where both the
+/// functions and the template read it.
+pub const FEED_ATTRIBUTE: &str = "feed";
+
 /// What kind of failure an error is, as a Lambda function reports it in `errorType`:
 /// dead-letter records and metric filters group failures by it, so the names are a
 /// contract (`InvalidEvent`, `StorageError`, `ScratchError`, `DatabaseError`, ...).

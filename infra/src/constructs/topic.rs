@@ -135,9 +135,9 @@ pub fn subscribe_people(template: &mut Template, topic: &TopicRef, people: &Noti
     }
 }
 
-/// The message attribute the functions name a message's feed with
-/// (`zipster_aws::FEED_ATTRIBUTE`); a message about no one feed has none.
-pub const FEED_ATTRIBUTE: &str = "feed";
+/// The message attribute the functions name a message's feed with; a message about no
+/// one feed has none.
+pub use zipster_core::FEED_ATTRIBUTE;
 
 /// Subscribes each feed's owners to the topic's messages about their feeds only: a
 /// filter on the [`FEED_ATTRIBUTE`] message attribute, so messages without one (an
