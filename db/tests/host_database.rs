@@ -274,6 +274,28 @@ async fn the_load_user_loads_and_cannot_change_the_schema_and_the_migrate_user_m
     }
     let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ZIPCODES").fetch_one(&migrate).await.unwrap();
     assert_eq!(rows, 1, "the table is as the load left it");
+
+    // A replace feed's table, with exactly the rights its strategy needs: a second file
+    // one city short deletes it (its keys in a temporary table), and is recorded.
+    let cities = zipster_db::load::Target::of(zipster_core::feeds::builtin("cities").unwrap());
+    let header = "geonameid,name,latitude,longitude,countrycode,population,timezone,admin1code,alternatenames\n";
+    let file = |ids: std::ops::RangeInclusive<u32>| {
+        let rows: String = ids.map(|i| format!("{i},City {i},1,2,FR,{i}000,Europe/Paris,,\n")).collect();
+        std::io::Cursor::new(format!("{header}{rows}").into_bytes())
+    };
+    let replace = |etag: &str, ids| {
+        let (pool, target, object) = (
+            load.clone(),
+            cities.clone(),
+            ObjectVersion { etag: etag.into(), key: "cities/all.csv".into(), ..object() },
+        );
+        async move { zipster_db::load::load_table(&pool, &target, &object, Default::default(), file(ids)).await }
+    };
+    replace("c1", 1..=20).await.unwrap();
+    let outcome = replace("c2", 2..=20).await.unwrap();
+    assert!(matches!(outcome, LoadOutcome::Loaded(counts) if counts.deleted == 1), "{outcome:?}");
+    let error = load.execute("DELETE FROM ZIPCODES").await.unwrap_err();
+    assert_eq!(error_number(&error), Some(1142), "DELETE only where the strategy needs it: {error}");
     load.close().await;
 
     // Every boot applies the script again: idempotent, and a changed password takes.

@@ -95,6 +95,24 @@ async fn the_near_query_local_suggests_answers_from_the_rows_local_loaded_and_th
             .await
             .unwrap();
     assert_eq!((cities, named), (1, 1), "the cities feed's rows are in its own table, as the allowed replace left it");
+    // Its lineage: the row the replace left unchanged still names the load that wrote it
+    // (the first, of the whole file); the replace that shrank the table is recorded with
+    // the operator's override.
+    let (feed, strategy, allowed, contract): (String, String, bool, String) = sqlx::query_as(
+        "SELECT L.FEED, L.STRATEGY, L.SHRINK_ALLOWED, L.CONTRACT_SHA256 FROM CITIES C \
+         JOIN LOADED_OBJECTS L ON L.ID = C._LOAD_ID",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!((feed.as_str(), strategy.as_str(), allowed), ("cities", "replace", false));
+    assert_eq!(contract, zipster_core::feeds::builtin("cities").unwrap().hash);
+    let shrinks: Vec<(u32, u32)> =
+        sqlx::query_as("SELECT ROWS_READ, ROWS_DELETED FROM LOADED_OBJECTS WHERE FEED = 'cities' AND SHRINK_ALLOWED")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(shrinks, [(1, 7)], "one allowed shrink: 1 row read, 7 deleted");
     for line in neighbors {
         let zipcode = line.split_whitespace().next().unwrap();
         let found: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ZIPCODES WHERE ZIPCODE = ?")
