@@ -6,6 +6,7 @@
 
 mod extension;
 mod infer;
+mod keys;
 mod matcher;
 pub mod migration;
 mod number;

@@ -1,13 +1,26 @@
 //! Whole-value matching of a contract's patterns (`pattern`, `zipster:lexicalPattern`).
 //!
-//! Most patterns in feeds are one character class repeated (`[0-9]{1,5}`, `[A-Z]{2}`,
-//! `[A-Z0-9 .,/()'-]{1,64}`): those are matched by a byte table and a length check,
-//! with no regex search at all (a call to the regex engine costs more than the match on
-//! values this short, and every row pays it per patterned cell). Everything else goes to
-//! the `regex` crate, linear-time, anchored at both ends.
+//! Every pattern is compiled by the `regex` crate (so what is accepted and refused is its
+//! syntax), then matched the cheapest way it can be, since every row pays it per patterned
+//! cell and the values are short (a call into the regex engine's search costs more than the
+//! match itself):
+//! - one ASCII class repeated (`[0-9]{1,5}`, `[A-Z]{2}`): a byte table and a length check;
+//! - anything a small DFA can hold (`[A-Z](?:[A-Z ./'-]{0,62}[A-Z.])?`, `-?[0-9]{1,3}`):
+//!   regex-automata's dense DFA, built once, walked one table lookup per byte;
+//! - the rest (a Unicode `\b`, or a pattern whose DFA would be too large): the regex itself,
+//!   linear-time, anchored at both ends.
 
 use regex::Regex;
+use regex_automata::dfa::{Automaton, StartKind, dense};
+use regex_automata::util::primitives::StateID;
+use regex_automata::util::start;
+use regex_automata::{Anchored, MatchKind};
 use regex_syntax::hir::{Class, HirKind};
+
+/// Bounds on one pattern's DFA (memory once per contract, and the time to build it from an
+/// untrusted descriptor); a pattern over them is matched by the regex.
+const DFA_SIZE_LIMIT: usize = 256 * 1024;
+const DETERMINIZE_SIZE_LIMIT: usize = 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub(crate) enum Matcher {
@@ -17,6 +30,11 @@ pub(crate) enum Matcher {
         min: usize,
         max: usize,
     },
+    /// The pattern's DFA, anchored at the start, `\z` at the end, and its start state.
+    Dfa {
+        dfa: Box<dense::DFA<Vec<u32>>>,
+        start: StateID,
+    },
     Regex(Regex),
 }
 
@@ -25,8 +43,9 @@ impl Matcher {
     pub(crate) fn new(pattern: &str) -> Result<Matcher, String> {
         // Always compiled, so that what is accepted and refused is the regex crate's syntax
         // whichever way the values are then matched.
-        let regex = Regex::new(&format!(r"\A(?:{pattern})\z")).map_err(|e| one_line(&e.to_string()))?;
-        Ok(class_run(pattern).unwrap_or(Matcher::Regex(regex)))
+        let anchored = format!(r"\A(?:{pattern})\z");
+        let regex = Regex::new(&anchored).map_err(|e| one_line(&e.to_string()))?;
+        Ok(class_run(pattern).or_else(|| dfa(&anchored)).unwrap_or(Matcher::Regex(regex)))
     }
 
     pub(crate) fn is_match(&self, value: &str) -> bool {
@@ -36,9 +55,34 @@ impl Matcher {
                 let n = value.len();
                 n >= *min && n <= *max && value.bytes().all(|b| class.get(usize::from(b)).copied().unwrap_or(false))
             }
+            Matcher::Dfa { dfa, start } => {
+                let mut state = *start;
+                for &b in value.as_bytes() {
+                    state = dfa.next_state(state, b);
+                    // Dead: no continuation matches. (No quit state: none is configured.)
+                    if dfa.is_special_state(state) && dfa.is_dead_state(state) {
+                        return false;
+                    }
+                }
+                dfa.is_match_state(dfa.next_eoi_state(state))
+            }
             Matcher::Regex(regex) => regex.is_match(value),
         }
     }
+}
+
+/// The DFA of an anchored pattern, `None` when it cannot be built within the limits (or
+/// needs what a DFA cannot do, such as a Unicode word boundary).
+fn dfa(anchored: &str) -> Option<Matcher> {
+    let config = dense::Config::new()
+        .start_kind(StartKind::Anchored)
+        // Every way of matching is kept: a whole-value match is any match ending at the end.
+        .match_kind(MatchKind::All)
+        .dfa_size_limit(Some(DFA_SIZE_LIMIT))
+        .determinize_size_limit(Some(DETERMINIZE_SIZE_LIMIT));
+    let dfa = dense::Builder::new().configure(config).build(anchored).ok()?;
+    let start = dfa.start_state(&start::Config::new().anchored(Anchored::Yes)).ok()?;
+    Some(Matcher::Dfa { dfa: Box::new(dfa), start })
 }
 
 fn class_run(pattern: &str) -> Option<Matcher> {
@@ -75,7 +119,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const PATTERNS: [&str; 8] = [
+    const PATTERNS: [&str; 14] = [
         "[0-9]{1,5}",
         "[A-Z]{2}",
         "[A-Z0-9 .,/()'-]{1,64}",
@@ -84,16 +128,26 @@ mod tests {
         "[0-9]",
         "(?i)[a-f]{2,3}",
         "[^a]{1,2}",
+        r"-?[0-9]{1,3}(\.[0-9]{0,2})?",
+        "[A-Z](?:[A-Z ./'-]{0,62}[A-Z.])?",
+        "a|ab|abc",
+        "(?i)é+[a-c]?",
+        r"\w+( \w+)?",
+        r"\b[a-z]+\b",
     ];
 
     #[test]
-    fn single_ascii_classes_take_the_table_and_the_rest_the_regex() {
+    fn each_pattern_takes_the_cheapest_matcher_that_holds_it() {
         for p in ["[0-9]{1,5}", "[A-Z]{2}", "[A-Z0-9 .,/()'-]{1,64}", "[a-c]*", "(?i)[a-f]{2,3}"] {
             assert!(matches!(Matcher::new(p), Ok(Matcher::Run { .. })), "{p}");
         }
-        // Not one class, or not ASCII (`\d` is Unicode digits, `[^a]` takes any character);
-        // `a|b` would be one: the parser makes it the class `[ab]`.
-        for p in ["-?[0-9]{1,3}", r"\d{5}", "[^a]{1,2}", "ab|c", "[é]"] {
+        // Not one ASCII class (`\d` is Unicode digits, `[^a]` takes any character); `a|b`
+        // would be one: the parser makes it the class `[ab]`.
+        for p in ["-?[0-9]{1,3}", r"\d{5}", "[^a]{1,2}", "ab|c", "[é]", "[A-Z](?:[A-Z ./'-]{0,62}[A-Z.])?"] {
+            assert!(matches!(Matcher::new(p), Ok(Matcher::Dfa { .. })), "{p}");
+        }
+        // A Unicode word boundary is beyond a DFA; so is a DFA over the size limit.
+        for p in [r"\b[a-z]+\b", r"\w{50}[0-9]\w{50}"] {
             assert!(matches!(Matcher::new(p), Ok(Matcher::Regex(_))), "{p}");
         }
         assert!(Matcher::new("[0-9").is_err());
@@ -101,7 +155,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn the_table_agrees_with_the_regex(value in "[a-zA-Z0-9 ,.é/()'-]{0,8}", which in 0..PATTERNS.len()) {
+        fn the_table_and_the_dfa_agree_with_the_regex(value in "[a-zA-Z0-9 ,.é/()'_-]{0,8}", which in 0..PATTERNS.len()) {
             let pattern = PATTERNS[which];
             let regex = Regex::new(&format!(r"\A(?:{pattern})\z")).unwrap_or_else(|e| panic!("{e}"));
             let matcher = Matcher::new(pattern).unwrap_or_else(|e| panic!("{e}"));

@@ -246,14 +246,16 @@ pub(crate) fn write_fixed(head: Head, digits: &[u8], decimals: u32, out: &mut St
     true
 }
 
-/// The bytes that identify a value for `unique` and `primaryKey` (1.0 and 1 are the same).
+/// The bytes that identify a value for `unique` and `primaryKey` (1.0 and 1 are the same):
+/// kept for every distinct key of a file, so short (the exponent zigzag-varint coded, one
+/// byte for any plausible number; it is prefix-free, so the digits after it stay exact).
 pub(crate) fn key(head: Head, digits: &[u8], out: &mut Vec<u8>) {
     match head {
         Head::NaN => out.push(b'n'),
         Head::Inf { negative } => out.push(if negative { b'-' } else { b'+' }),
         Head::Finite { negative, exp } => {
             out.push(if negative { b'f' } else { b'F' });
-            out.extend_from_slice(&exp.to_le_bytes());
+            crate::keys::put_varint(out, ((exp << 1) ^ (exp >> 63)) as u64);
             out.extend_from_slice(digits);
         }
     }

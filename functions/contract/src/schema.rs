@@ -62,27 +62,82 @@ pub(crate) enum Bound {
     Year(u32),
 }
 
-/// FNV-1a, for the enum sets: they are fixed by the descriptor, so a cell crafted to
-/// collide can slow only its own lookup (a set that never grows cannot be flooded), and
-/// on the two- to ten-byte values of a code list it is several times faster than SipHash.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Fnv(u64);
+/// A string `enum`'s values, looked up once per cell. The set is fixed by the descriptor,
+/// so it is laid out once for speed: a value of up to 15 bytes is packed with its length
+/// into a `u128` and found in an open-addressed table of them (one multiply, usually one
+/// compare, no hashing loop or `memcmp`); longer values are binary-searched. A cell crafted
+/// to collide can only cost its own probe sequence: a set that never grows cannot be flooded.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StringSet {
+    /// The values as the descriptor lists them.
+    values: Vec<String>,
+    /// Packed short values (0: an empty slot; a packed value never is 0), a power of two long.
+    slots: Box<[u128]>,
+    /// Values longer than 15 bytes, sorted.
+    long: Vec<String>,
+}
 
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
+impl StringSet {
+    pub(crate) fn contains(&self, value: &str) -> bool {
+        let Some(packed) = pack(value) else {
+            return self.long.binary_search_by(|v| v.as_str().cmp(value)).is_ok();
+        };
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut i = slot(packed, self.slots.len());
+        for _ in 0..self.slots.len() {
+            match self.slots[i] {
+                0 => return false,
+                v if v == packed => return true,
+                _ => i = (i + 1) & mask,
+            }
+        }
+        false
     }
 
-    fn write(&mut self, bytes: &[u8]) {
-        let mut hash = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
-        for &b in bytes {
-            hash = (hash ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-        }
-        self.0 = hash;
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &String> {
+        self.values.iter()
     }
 }
 
-pub(crate) type StringSet = std::collections::HashSet<String, std::hash::BuildHasherDefault<Fnv>>;
+impl FromIterator<String> for StringSet {
+    fn from_iter<I: IntoIterator<Item = String>>(values: I) -> StringSet {
+        let mut set = StringSet { values: values.into_iter().collect(), ..StringSet::default() };
+        let short: Vec<u128> = set.values.iter().filter_map(|v| pack(v)).collect();
+        // At most half full, so a miss ends at an empty slot within a probe or two.
+        let len = (2 * short.len()).next_power_of_two().max(2);
+        let mut slots = vec![0u128; len].into_boxed_slice();
+        for packed in short {
+            let mut i = slot(packed, len);
+            while slots[i] != 0 {
+                i = (i + 1) & (len - 1);
+            }
+            slots[i] = packed;
+        }
+        set.slots = slots;
+        set.long = set.values.iter().filter(|v| v.len() > 15).cloned().collect();
+        set.long.sort();
+        set
+    }
+}
+
+/// A value of up to 15 bytes as one number: its bytes, then its length + 1 in the top byte.
+fn pack(value: &str) -> Option<u128> {
+    let bytes = value.as_bytes();
+    if bytes.len() > 15 {
+        return None;
+    }
+    let mut packed = [0u8; 16];
+    packed[..bytes.len()].copy_from_slice(bytes);
+    packed[15] = bytes.len() as u8 + 1;
+    Some(u128::from_le_bytes(packed))
+}
+
+/// The first slot of a packed value in a table of `len` (a power of two) slots.
+fn slot(packed: u128, len: usize) -> usize {
+    let folded = (packed as u64) ^ ((packed >> 64) as u64).rotate_left(29);
+    let mixed = folded.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (mixed >> (64 - len.trailing_zeros().max(1))) as usize & (len - 1)
+}
 
 #[derive(Debug, Clone)]
 pub(crate) enum EnumValues {
@@ -714,4 +769,25 @@ fn enum_values(field: &Field, v: &Value, path: &str) -> Result<EnumValues, Descr
                 .collect::<Result<_, _>>()?,
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn a_string_set_holds_exactly_its_values(
+            values in proptest::collection::vec("[a-cé ]{0,18}", 0..40),
+            probe in "[a-cé ]{0,18}",
+        ) {
+            let set: StringSet = values.iter().cloned().collect();
+            for v in &values {
+                prop_assert!(set.contains(v), "{:?}", v);
+            }
+            prop_assert_eq!(set.contains(&probe), values.contains(&probe));
+            prop_assert_eq!(set.iter().count(), values.len());
+        }
+    }
 }

@@ -1,9 +1,8 @@
 //! A header matched to the contract's fields, then records validated and normalized in
 //! order, with the state `unique` and `primaryKey` need across a file.
 
-use std::collections::HashMap;
-
 use crate::extension::RaggedRows;
+use crate::keys::{self, KeySet};
 use crate::number::{self, Head};
 use crate::schema::{
     Bound, BoundKind, Check, Contract, EnumValues, Field, FieldType, FieldsMatch, StringFormat, read_moment,
@@ -290,6 +289,12 @@ impl Record {
         self.text.get(start..end)
     }
 
+    /// Every non-null value's text, concatenated in the order the cells were read: one
+    /// scan of it tells a writer whether any value needs escaping.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     pub fn errors(&self) -> &[Error] {
         &self.errors
     }
@@ -302,18 +307,13 @@ impl Record {
 /// The reason of a cell whose bytes are not UTF-8.
 pub const NOT_TEXT: &str = "not valid UTF-8";
 
-/// A value's key (its bytes for `unique`, the key's for `primaryKey`) → the line it was
-/// first seen on. The std hasher stays: the keys come from untrusted files, and a fixed
-/// fast hash would let a crafted file make every insertion collide.
-type Seen = HashMap<Box<[u8]>, u64>;
-
 /// Validates a file's records in order against a contract and a header.
 pub struct Validator<'c> {
     contract: &'c Contract,
     header: Header,
     /// Per `unique` field: each value's key and the line it was first seen on.
-    unique: Vec<(usize, Seen)>,
-    primary: Seen,
+    unique: Vec<(usize, KeySet)>,
+    primary: KeySet,
     /// Per field: whether `unique` or the primary key needs its key.
     keyed: Vec<bool>,
     /// Per field: the key of the current record's value, and whether it has one (null:
@@ -336,13 +336,13 @@ impl<'c> Validator<'c> {
     pub fn new(contract: &'c Contract, header: Header) -> Validator<'c> {
         let unique = (0..contract.fields.len())
             .filter(|&f| contract.fields[f].constraints.unique)
-            .map(|f| (f, HashMap::new()))
+            .map(|f| (f, KeySet::new()))
             .collect();
         Validator {
             contract,
             header,
             unique,
-            primary: HashMap::new(),
+            primary: KeySet::new(),
             keyed: (0..contract.fields.len())
                 .map(|f| contract.fields[f].constraints.unique || contract.primary_key.contains(&f))
                 .collect(),
@@ -527,7 +527,7 @@ impl<'c> Validator<'c> {
         for (f, seen) in &mut self.unique {
             let (true, key) = &self.keys[*f] else { continue };
             let field = &self.contract.fields[*f];
-            if let Some(first) = seen.get(key.as_slice()) {
+            if let Some(first) = seen.first_or_insert(key, line) {
                 let column = self.header.columns.iter().position(|c| *c == Column::Field(*f)).map(|c| c + 1);
                 let value = out.value(*f).unwrap_or_default().to_owned();
                 out.errors.push(Error {
@@ -537,8 +537,6 @@ impl<'c> Validator<'c> {
                     reason: format!("\"{value}\" is already on line {first}; field \"{}\" is unique", field.name),
                     value,
                 });
-            } else {
-                seen.insert(key.clone().into_boxed_slice(), line);
             }
         }
         let pk = &self.contract.primary_key;
@@ -558,30 +556,24 @@ impl<'c> Validator<'c> {
                 });
                 return;
             };
-            self.scratch.extend_from_slice(&(key.len() as u64).to_le_bytes());
+            keys::put_varint(&mut self.scratch, key.len() as u64);
             self.scratch.extend_from_slice(key);
         }
-        // Looked up by slice first: a duplicate's key is never copied.
-        match self.primary.get(self.scratch.as_slice()) {
-            Some(first) => {
-                let names: Vec<&str> = self.contract.primary_key().collect();
-                let values: Vec<&str> = pk.iter().map(|&f| out.value(f).unwrap_or_default()).collect();
-                out.errors.push(Error {
-                    kind: ErrorType::PrimaryKey,
-                    field: String::new(),
-                    column: None,
-                    value: values.join(","),
-                    reason: format!(
-                        "primary key ({}) = ({}) is already on line {}",
-                        names.join(", "),
-                        values.join(", "),
-                        first
-                    ),
-                });
-            }
-            None => {
-                self.primary.insert(self.scratch.as_slice().into(), line);
-            }
+        if let Some(first) = self.primary.first_or_insert(&self.scratch, line) {
+            let names: Vec<&str> = self.contract.primary_key().collect();
+            let values: Vec<&str> = pk.iter().map(|&f| out.value(f).unwrap_or_default()).collect();
+            out.errors.push(Error {
+                kind: ErrorType::PrimaryKey,
+                field: String::new(),
+                column: None,
+                value: values.join(","),
+                reason: format!(
+                    "primary key ({}) = ({}) is already on line {}",
+                    names.join(", "),
+                    values.join(", "),
+                    first
+                ),
+            });
         }
     }
 }
@@ -738,7 +730,7 @@ fn check(field: &Field, column: usize, cell: &str, value: &Logical<'_>, digits: 
             }
             (Check::Enum(values, shown), _) => {
                 let found = match (values, value) {
-                    (EnumValues::Strings(set), Logical::Text(s)) => set.contains(*s),
+                    (EnumValues::Strings(set), Logical::Text(s)) => set.contains(s),
                     (EnumValues::Numbers(list), Logical::Number(h)) => {
                         list.iter().any(|v| number::compare(*h, digits, v) == Some(Equal))
                     }

@@ -1,0 +1,144 @@
+//! The state `unique` and `primaryKey` keep across a file: every distinct key, and the line
+//! it was first seen on. It grows with the distinct keys by nature, so it is kept compact:
+//! each key's bytes and line are appended to an arena of large chunks (no allocation per
+//! key, no copy when the arena grows), and one hash table holds only where each entry
+//! starts (8 bytes a slot). Keys are compared byte for byte on a hash match, so a
+//! collision is never taken for a duplicate.
+
+use std::hash::BuildHasher;
+
+use hashbrown::hash_table::Entry;
+use hashbrown::{DefaultHashBuilder, HashTable};
+
+/// The largest chunk the arena allocates (a longer entry gets a chunk of its own size).
+const MAX_CHUNK: usize = 1 << 20;
+/// The first chunk: a file with few keys does not pay for a large one.
+const FIRST_CHUNK: usize = 4 * 1024;
+/// Where an entry starts: its chunk in the high bits, its offset in the low ones.
+const OFFSET_BITS: u32 = 40;
+
+/// Distinct keys, each with the line it was first seen on.
+pub(crate) struct KeySet {
+    /// Entries, each `varint(key length) key varint(line)`; a chunk is never reallocated.
+    chunks: Vec<Vec<u8>>,
+    table: HashTable<u64>,
+    /// foldhash with a random seed per set: several times faster than SipHash on keys of
+    /// a few bytes, and the seed keeps a crafted file from choosing colliding keys.
+    hasher: DefaultHashBuilder,
+}
+
+impl KeySet {
+    pub(crate) fn new() -> KeySet {
+        KeySet { chunks: Vec::new(), table: HashTable::new(), hasher: DefaultHashBuilder::default() }
+    }
+
+    /// The line `key` was first seen on; `None`, recording it as seen on `line`, when it
+    /// is new.
+    pub(crate) fn first_or_insert(&mut self, key: &[u8], line: u64) -> Option<u64> {
+        let hash = self.hasher.hash_one(key);
+        let (chunks, hasher) = (&self.chunks, &self.hasher);
+        let slot = self.table.entry(
+            hash,
+            |&at| read_entry(chunks, at).0 == key,
+            |&at| hasher.hash_one(read_entry(chunks, at).0),
+        );
+        match slot {
+            Entry::Occupied(found) => Some(read_entry(&self.chunks, *found.get()).1),
+            Entry::Vacant(slot) => {
+                slot.insert(append(&mut self.chunks, key, line));
+                None
+            }
+        }
+    }
+
+    /// The heap bytes the set holds (its chunks' and its table's capacity).
+    #[cfg(test)]
+    fn heap_bytes(&self) -> usize {
+        self.chunks.iter().map(Vec::capacity).sum::<usize>()
+            // Buckets are 8/7 of the capacity; each is a slot and a control byte.
+            + self.table.capacity() * 8 / 7 * (std::mem::size_of::<u64>() + 1)
+    }
+}
+
+/// Appends an entry to the last chunk, or to a new one when it does not fit; its position.
+fn append(chunks: &mut Vec<Vec<u8>>, key: &[u8], line: u64) -> u64 {
+    let needed = key.len() + 2 * MAX_VARINT;
+    if chunks.last().is_none_or(|c| c.capacity() - c.len() < needed) {
+        let next = chunks.last().map_or(FIRST_CHUNK, |c| (2 * c.capacity()).min(MAX_CHUNK));
+        chunks.push(Vec::with_capacity(next.max(needed)));
+    }
+    let index = chunks.len() - 1;
+    let chunk = &mut chunks[index];
+    let at = ((index as u64) << OFFSET_BITS) | chunk.len() as u64;
+    put_varint(chunk, key.len() as u64);
+    chunk.extend_from_slice(key);
+    put_varint(chunk, line);
+    at
+}
+
+/// The key and line of the entry at `at`.
+fn read_entry(chunks: &[Vec<u8>], at: u64) -> (&[u8], u64) {
+    let chunk = chunks.get((at >> OFFSET_BITS) as usize).map_or(&[][..], Vec::as_slice);
+    let rest = chunk.get((at & ((1 << OFFSET_BITS) - 1)) as usize..).unwrap_or_default();
+    let (len, rest) = get_varint(rest);
+    let (key, rest) = rest.split_at(usize::try_from(len).unwrap_or(usize::MAX).min(rest.len()));
+    (key, get_varint(rest).0)
+}
+
+const MAX_VARINT: usize = 10;
+
+/// LEB128: seven bits a byte, low first, the high bit set on all but the last.
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+fn get_varint(bytes: &[u8]) -> (u64, &[u8]) {
+    let mut value = 0u64;
+    for (i, &b) in bytes.iter().enumerate().take(MAX_VARINT) {
+        value |= u64::from(b & 0x7f) << (7 * i);
+        if b < 0x80 {
+            return (value, &bytes[i + 1..]);
+        }
+    }
+    (value, &[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_is_new_once_and_then_names_its_first_line() {
+        let mut set = KeySet::new();
+        assert_eq!(set.first_or_insert(b"a", 2), None);
+        assert_eq!(set.first_or_insert(b"", 3), None);
+        assert_eq!(set.first_or_insert(b"a", 4), Some(2));
+        assert_eq!(set.first_or_insert(b"", 5), Some(3));
+        // Lines beyond 32 bits, and a key longer than any chunk.
+        let long = vec![7u8; 3 * MAX_CHUNK];
+        assert_eq!(set.first_or_insert(&long, u64::MAX), None);
+        assert_eq!(set.first_or_insert(&long, 9), Some(u64::MAX));
+        assert_eq!(set.first_or_insert(&long[1..], 10), None);
+    }
+
+    #[test]
+    fn many_keys_stay_exact_and_compact() {
+        let mut set = KeySet::new();
+        let key = |i: u64| format!("F{i}").into_bytes();
+        let n = 300_000;
+        for i in 0..n {
+            assert_eq!(set.first_or_insert(&key(i), i + 2), None, "{i}");
+        }
+        for i in (0..n).step_by(7) {
+            assert_eq!(set.first_or_insert(&key(i), 0), Some(i + 2), "{i}");
+        }
+        // Keys of 2 to 7 bytes and lines of 3 bytes, as a city's id and line: about 11 bytes
+        // of arena and 1.1 to 2.3 table buckets (9 bytes each) per key, as the table grows.
+        let per_key = set.heap_bytes() as f64 / n as f64;
+        assert!(per_key < 32.0, "{per_key:.1} bytes per key");
+    }
+}
