@@ -78,6 +78,7 @@ pub(crate) struct StringSet {
 }
 
 impl StringSet {
+    #[inline]
     pub(crate) fn contains(&self, value: &str) -> bool {
         let Some(packed) = pack(value) else {
             return self.long.binary_search_by(|v| v.as_str().cmp(value)).is_ok();
@@ -126,10 +127,9 @@ fn pack(value: &str) -> Option<u128> {
     if bytes.len() > 15 {
         return None;
     }
-    let mut packed = [0u8; 16];
-    packed[..bytes.len()].copy_from_slice(bytes);
-    packed[15] = bytes.len() as u8 + 1;
-    Some(u128::from_le_bytes(packed))
+    // Byte by byte: a copy of a variable length would be a call to `memcpy` per cell.
+    let value = bytes.iter().rev().fold(0u128, |acc, &b| (acc << 8) | u128::from(b));
+    Some(value | (u128::from(bytes.len() as u8 + 1) << 120))
 }
 
 /// The first slot of a packed value in a table of `len` (a power of two) slots.

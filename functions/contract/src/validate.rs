@@ -284,6 +284,7 @@ pub struct Record {
 
 impl Record {
     /// The field's normalized value (`None`: null), by index in [`Contract::fields`].
+    #[inline]
     pub fn value(&self, field: usize) -> Option<&str> {
         let (start, end) = (*self.values.get(field)?)?;
         self.text.get(start..end)
@@ -291,6 +292,7 @@ impl Record {
 
     /// Every non-null value's text, concatenated in the order the cells were read: one
     /// scan of it tells a writer whether any value needs escaping.
+    #[inline]
     pub fn text(&self) -> &str {
         &self.text
     }
@@ -299,6 +301,7 @@ impl Record {
         &self.errors
     }
 
+    #[inline]
     pub fn is_valid(&self) -> bool {
         self.errors.is_empty()
     }
@@ -443,7 +446,7 @@ impl<'c> Validator<'c> {
             }
             let start = out.text.len();
             let lexical_ok = field.ext.lexical.as_ref().is_none_or(|(matcher, _)| matcher.is_match(cell));
-            match lexical_ok.then(|| read(field, cell, &mut out.text, &mut self.digits)).flatten() {
+            match if lexical_ok { read(field, cell, &mut out.text, &mut self.digits) } else { None } {
                 Some(logical) => {
                     check(field, i + 1, cell, &logical, &self.digits, &mut out.errors);
                     if let Err(error) = normalize(field, i + 1, cell, &logical, &self.digits, start, &mut out.text) {
