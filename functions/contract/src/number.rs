@@ -18,6 +18,12 @@ impl NumberFormat {
     pub(crate) fn plain(integer: bool) -> Self {
         NumberFormat { integer, group_char: None, decimal_char: ".".to_owned(), bare: true }
     }
+
+    /// Whether a cell's digits, point and sign are all there is to its text (no group
+    /// character, the decimal point `.`): a cell of that shape may be its own normal form.
+    pub(crate) fn is_plain(&self) -> bool {
+        self.group_char.as_deref().is_none_or(str::is_empty) && self.decimal_char == "."
+    }
 }
 
 /// A finite value is `±0.d1d2…dn × 10^exp` with `digits` = d1…dn as ASCII, no leading
@@ -58,8 +64,57 @@ fn strip_non_numeric(s: &str) -> &str {
 }
 
 /// Parses `text` as the format says, leaving the significant digits in `digits`.
+#[inline]
 pub(crate) fn parse(text: &str, format: &NumberFormat, digits: &mut Vec<u8>) -> Option<Head> {
     digits.clear();
+    if format.is_plain()
+        && let Some(head) = parse_plain(text.as_bytes(), format.integer, digits)
+    {
+        return Some(head);
+    }
+    digits.clear();
+    parse_general(text, format, digits)
+}
+
+/// The common cell, `-?[0-9]*(\.[0-9]*)?` with a digit, in one pass over its bytes;
+/// `None` for anything else (then read by [`parse_general`], which says what it is).
+#[inline]
+fn parse_plain(bytes: &[u8], integer: bool, digits: &mut Vec<u8>) -> Option<Head> {
+    let (negative, body) = match bytes.split_first() {
+        Some((b'-', body)) => (true, body),
+        _ => (false, bytes),
+    };
+    let int_len = body.iter().position(|b| !b.is_ascii_digit()).unwrap_or(body.len());
+    let (int, rest) = body.split_at(int_len);
+    let frac = match rest.split_first() {
+        None => &[][..],
+        Some((b'.', frac)) if !integer && frac.iter().all(u8::is_ascii_digit) => frac,
+        _ => return None,
+    };
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let int = &int[int.iter().position(|&b| b != b'0').unwrap_or(int.len())..];
+    let exp = if int.is_empty() {
+        let zeros = frac.iter().position(|&b| b != b'0').unwrap_or(frac.len());
+        digits.extend_from_slice(&frac[zeros..]);
+        -(zeros as i64)
+    } else {
+        digits.extend_from_slice(int);
+        digits.extend_from_slice(frac);
+        int.len() as i64
+    };
+    while digits.last() == Some(&b'0') {
+        digits.pop();
+    }
+    if digits.is_empty() {
+        return Some(Head::Finite { negative: false, exp: 0 });
+    }
+    Some(Head::Finite { negative, exp })
+}
+
+/// [`parse`] for any format and text: whitespace, group characters, exponents, specials.
+fn parse_general(text: &str, format: &NumberFormat, digits: &mut Vec<u8>) -> Option<Head> {
     let mut s = xml_trim(text);
     if !format.bare {
         s = strip_non_numeric(s);
@@ -219,6 +274,45 @@ pub(crate) fn write_canonical(head: Head, digits: &[u8], out: &mut String) {
     }
 }
 
+/// Whether `cell`, read as `head` by a plain format (decimal point `.`, no group
+/// character), is already its own canonical text ([`write_canonical`]): then the cell is
+/// copied as it is, which most cells are, instead of rewritten digit by digit.
+#[inline]
+pub(crate) fn is_canonical(cell: &str, head: Head) -> bool {
+    let Head::Finite { negative, exp } = head else { return false };
+    // Plain notation, and a sign only on a value below zero (`-0` is written `0`).
+    (-6..=21).contains(&exp) && shape(cell, negative).is_some_and(|(_, frac)| frac.is_none_or(|f| !f.ends_with('0')))
+}
+
+/// Whether `cell`, read as `head` by a plain format, is already what [`write_fixed`] writes
+/// with `decimals`.
+pub(crate) fn is_fixed(cell: &str, head: Head, decimals: u32) -> bool {
+    let Head::Finite { negative, .. } = head else { return false };
+    shape(cell, negative).is_some_and(|(_, frac)| frac.map_or(0, str::len) == decimals as usize)
+        && (decimals > 0) == cell.contains('.')
+}
+
+/// `cell` as `-?(0|[1-9][0-9]*)(\.[0-9]+)?`, its sign where `negative` says: the integer
+/// digits and the fraction's, if any. One pass over the bytes (it runs on most numbers).
+fn shape(cell: &str, negative: bool) -> Option<(&str, Option<&str>)> {
+    let body = match cell.strip_prefix('-') {
+        Some(body) if negative => body,
+        None if !negative => cell,
+        _ => return None,
+    };
+    let bytes = body.as_bytes();
+    let int_len = bytes.iter().position(|b| !b.is_ascii_digit()).unwrap_or(bytes.len());
+    if int_len == 0 || (int_len > 1 && bytes[0] == b'0') {
+        return None;
+    }
+    let (int, rest) = body.split_at(int_len);
+    match rest.as_bytes().split_first() {
+        None => Some((int, None)),
+        Some((b'.', frac)) if !frac.is_empty() && frac.iter().all(u8::is_ascii_digit) => Some((int, Some(&rest[1..]))),
+        _ => None,
+    }
+}
+
 /// Writes a finite value with exactly `decimals` digits after the point (`41.3` →
 /// `41.30`, `-0` → `0.00`); `false`, writing nothing, when it is not finite or needs more
 /// decimals (a value is never rounded).
@@ -344,6 +438,54 @@ mod tests {
         assert_eq!(fixed("0.001", 2), None);
         assert_eq!(fixed("INF", 2), None);
         assert_eq!(fixed("NaN", 2), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_plain_reader_agrees_with_the_general_one(cell in "[-+]?[0-9]{0,6}(\\.[0-9]{0,6})?[e ]?", integer: bool) {
+            let f = NumberFormat::plain(integer);
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            let plain = parse_plain(cell.as_bytes(), integer, &mut a);
+            if plain.is_some() {
+                proptest::prop_assert_eq!(plain, parse_general(&cell, &f, &mut b), "{:?}", cell);
+                proptest::prop_assert_eq!(a, b);
+            }
+        }
+
+        #[test]
+        fn a_cell_copied_as_canonical_or_fixed_is_what_would_be_written(
+            cell in "-?[0-9]{0,24}(\\.[0-9]{0,9})?",
+            decimals in 0u32..4,
+        ) {
+            let f = NumberFormat::plain(false);
+            let mut digits = Vec::new();
+            if let Some(head) = parse(&cell, &f, &mut digits) {
+                let mut written = String::new();
+                write_canonical(head, &digits, &mut written);
+                if is_canonical(&cell, head) {
+                    proptest::prop_assert_eq!(&written, &cell);
+                }
+                let mut fixed = String::new();
+                if is_fixed(&cell, head, decimals) {
+                    proptest::prop_assert!(write_fixed(head, &digits, decimals, &mut fixed));
+                    proptest::prop_assert_eq!(&fixed, &cell);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn plain_cells_are_copied_as_they_are_written() {
+        let f = NumberFormat::plain(false);
+        let head = |s: &str| parse(s, &f, &mut Vec::new()).expect("a number");
+        for cell in ["0", "12", "-73.04", "0.000001", "1200", "123456789012345678901"] {
+            assert!(is_canonical(cell, head(cell)), "{cell}");
+        }
+        for cell in ["-0", "+1", "01", "1.50", "1.", ".5", "1e3", " 7", "0.00000001", "1234567890123456789012"] {
+            assert!(!is_canonical(cell, head(cell)), "{cell}");
+        }
+        assert!(is_fixed("18.14", head("18.14"), 2) && is_fixed("7", head("7"), 0));
+        assert!(!is_fixed("18.1", head("18.1"), 2) && !is_fixed("-0.00", head("-0.00"), 2));
     }
 
     #[test]

@@ -426,7 +426,7 @@ impl<'c> Validator<'c> {
                 continue;
             };
             let field = &self.contract.fields[f];
-            if not_text.binary_search(&i).is_ok() {
+            if !not_text.is_empty() && not_text.binary_search(&i).is_ok() {
                 out.errors.push(Error {
                     kind: ErrorType::TypeError,
                     field: field.name.clone(),
@@ -448,8 +448,13 @@ impl<'c> Validator<'c> {
             let lexical_ok = field.ext.lexical.as_ref().is_none_or(|(matcher, _)| matcher.is_match(cell));
             match if lexical_ok { read(field, cell, &mut out.text, &mut self.digits) } else { None } {
                 Some(logical) => {
-                    check(field, i + 1, cell, &logical, &self.digits, &mut out.errors);
-                    if let Err(error) = normalize(field, i + 1, cell, &logical, &self.digits, start, &mut out.text) {
+                    // Most fields have no constraint or no normalization: not even a call.
+                    if !field.constraints.checks.is_empty() {
+                        check(field, i + 1, cell, &logical, &self.digits, &mut out.errors);
+                    }
+                    if (field.ext.pad_start.is_some() || field.ext.decimals.is_some())
+                        && let Err(error) = normalize(field, i + 1, cell, &logical, &self.digits, start, &mut out.text)
+                    {
                         out.errors.push(error);
                     }
                     out.values[f] = Some((start, out.text.len()));
@@ -582,6 +587,7 @@ impl<'c> Validator<'c> {
 }
 
 /// Reads a cell as its field's type, writing the normalized text; `None`: not of the type.
+#[inline]
 fn read<'a>(field: &Field, cell: &'a str, out: &mut String, digits: &mut Vec<u8>) -> Option<Logical<'a>> {
     match &field.kind {
         FieldType::Any => {
@@ -604,7 +610,11 @@ fn read<'a>(field: &Field, cell: &'a str, out: &mut String, digits: &mut Vec<u8>
             let head = number::parse(cell, format, digits)?;
             // `zipster:decimals` writes its own form (`normalize`).
             if field.ext.decimals.is_none() {
-                number::write_canonical(head, digits, out);
+                if format.is_plain() && number::is_canonical(cell, head) {
+                    out.push_str(cell);
+                } else {
+                    number::write_canonical(head, digits, out);
+                }
             }
             Some(Logical::Number(head))
         }
@@ -684,7 +694,12 @@ fn normalize(
         }
     }
     if let (Some(decimals), Logical::Number(head)) = (field.ext.decimals, value)
-        && !number::write_fixed(*head, digits, decimals, text)
+        && !(if matches!(&field.kind, FieldType::Number(f) if f.is_plain()) && number::is_fixed(cell, *head, decimals) {
+            text.push_str(cell);
+            true
+        } else {
+            number::write_fixed(*head, digits, decimals, text)
+        })
     {
         text.truncate(start);
         text.push_str(cell);
