@@ -716,54 +716,76 @@ fn normalize(
 
 /// Every constraint of the field the value breaks, in the spec's order.
 fn check(field: &Field, column: usize, cell: &str, value: &Logical<'_>, digits: &[u8], errors: &mut Vec<Error>) {
-    use std::cmp::Ordering::{Equal, Greater, Less};
     for c in &field.constraints.checks {
-        let failure = match (c, value) {
-            (Check::MinLength(min), Logical::Text(s)) => {
-                let len = s.chars().count();
-                (len < *min).then(|| ("minLength", format!("{len} characters, fewer than {min}")))
-            }
-            (Check::MaxLength(max), Logical::Text(s)) => {
-                let len = s.chars().count();
-                (len > *max).then(|| ("maxLength", format!("{len} characters, more than {max}")))
-            }
-            (Check::Pattern(matcher, source), Logical::Text(s)) => {
-                (!matcher.is_match(s)).then(|| ("pattern", format!("does not match {source}")))
-            }
-            (Check::Bound(kind, bound, shown), _) => {
-                let order = match (value, bound) {
-                    (Logical::Number(h), Bound::Number(b)) => number::compare(*h, digits, b),
-                    (Logical::Moment(m), Bound::Moment(b)) => Some(m.compare(b)),
-                    (Logical::Year(y), Bound::Year(b)) => Some(y.cmp(b)),
-                    _ => None,
-                };
-                // No order (NaN) satisfies no bound.
-                let (ok, words) = match kind {
-                    BoundKind::Minimum => (order.is_some_and(|o| o != Less), "below the minimum"),
-                    BoundKind::Maximum => (order.is_some_and(|o| o != Greater), "above the maximum"),
-                    BoundKind::ExclusiveMinimum => (order == Some(Greater), "not above the exclusive minimum"),
-                    BoundKind::ExclusiveMaximum => (order == Some(Less), "not below the exclusive maximum"),
-                };
-                (!ok).then(|| (kind.name(), format!("{words} {shown}")))
-            }
-            (Check::Enum(values, shown), _) => {
-                let found = match (values, value) {
-                    (EnumValues::Strings(set), Logical::Text(s)) => set.contains(s),
-                    (EnumValues::Numbers(list), Logical::Number(h)) => {
-                        list.iter().any(|v| number::compare(*h, digits, v) == Some(Equal))
-                    }
-                    (EnumValues::Booleans(list), Logical::Bool(b)) => list.contains(b),
-                    (EnumValues::Moments(list), Logical::Moment(m)) => list.iter().any(|v| m.compare(v) == Equal),
-                    (EnumValues::Years(list), Logical::Year(y)) => list.contains(y),
-                    _ => false,
-                };
-                (!found).then(|| ("enum", format!("not one of {shown}")))
-            }
-            _ => None,
-        };
-        if let Some((name, reason)) = failure {
+        if !satisfies(c, value, digits) {
+            let (name, reason) = failure(c, value);
             errors.push(constraint(field, column, cell, name, &reason));
         }
+    }
+}
+
+/// Whether the value meets the check: every valid cell runs this, so it builds no text.
+/// A check of another type than the value's (which the descriptor's loading refuses) is
+/// met, except a bound or an enum, which nothing of another type meets.
+#[inline]
+fn satisfies(c: &Check, value: &Logical<'_>, digits: &[u8]) -> bool {
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    match (c, value) {
+        // A character is one to four bytes: the byte length decides most lengths alone.
+        (Check::MinLength(min), Logical::Text(s)) => s.len() >= min.saturating_mul(4) || s.chars().count() >= *min,
+        (Check::MaxLength(max), Logical::Text(s)) => s.len() <= *max || s.chars().count() <= *max,
+        (Check::Pattern(matcher, _), Logical::Text(s)) => matcher.is_match(s),
+        (Check::Bound(kind, bound, _), _) => {
+            // No order (NaN) satisfies no bound.
+            let order = bound_order(value, bound, digits);
+            match kind {
+                BoundKind::Minimum => order.is_some_and(|o| o != Less),
+                BoundKind::Maximum => order.is_some_and(|o| o != Greater),
+                BoundKind::ExclusiveMinimum => order == Some(Greater),
+                BoundKind::ExclusiveMaximum => order == Some(Less),
+            }
+        }
+        (Check::Enum(values, _), _) => match (values, value) {
+            (EnumValues::Strings(set), Logical::Text(s)) => set.contains(s),
+            (EnumValues::Numbers(list), Logical::Number(h)) => {
+                list.iter().any(|v| number::compare(*h, digits, v) == Some(Equal))
+            }
+            (EnumValues::Booleans(list), Logical::Bool(b)) => list.contains(b),
+            (EnumValues::Moments(list), Logical::Moment(m)) => list.iter().any(|v| m.compare(v) == Equal),
+            (EnumValues::Years(list), Logical::Year(y)) => list.contains(y),
+            _ => false,
+        },
+        _ => true,
+    }
+}
+
+fn bound_order(value: &Logical<'_>, bound: &Bound, digits: &[u8]) -> Option<std::cmp::Ordering> {
+    match (value, bound) {
+        (Logical::Number(h), Bound::Number(b)) => number::compare(*h, digits, b),
+        (Logical::Moment(m), Bound::Moment(b)) => Some(m.compare(b)),
+        (Logical::Year(y), Bound::Year(b)) => Some(y.cmp(b)),
+        _ => None,
+    }
+}
+
+/// The constraint's name and why a value that does not meet the check breaks it.
+#[cold]
+fn failure(c: &Check, value: &Logical<'_>) -> (&'static str, String) {
+    let chars = || if let Logical::Text(s) = value { s.chars().count() } else { 0 };
+    match c {
+        Check::MinLength(min) => ("minLength", format!("{} characters, fewer than {min}", chars())),
+        Check::MaxLength(max) => ("maxLength", format!("{} characters, more than {max}", chars())),
+        Check::Pattern(_, source) => ("pattern", format!("does not match {source}")),
+        Check::Bound(kind, _, shown) => {
+            let words = match kind {
+                BoundKind::Minimum => "below the minimum",
+                BoundKind::Maximum => "above the maximum",
+                BoundKind::ExclusiveMinimum => "not above the exclusive minimum",
+                BoundKind::ExclusiveMaximum => "not below the exclusive maximum",
+            };
+            (kind.name(), format!("{words} {shown}"))
+        }
+        Check::Enum(_, shown) => ("enum", format!("not one of {shown}")),
     }
 }
 
