@@ -57,14 +57,9 @@ impl Matcher {
                 n >= *min && n <= *max && value.bytes().all(|b| class.get(usize::from(b)).copied().unwrap_or(false))
             }
             Matcher::Dfa { dfa, start } => {
-                let mut state = *start;
-                for &b in value.as_bytes() {
-                    state = dfa.next_state(state, b);
-                    // Dead: no continuation matches. (No quit state: none is configured.)
-                    if dfa.is_special_state(state) && dfa.is_dead_state(state) {
-                        return false;
-                    }
-                }
+                // No test per byte: the dead state only leads to itself, and no quit state is
+                // configured, so the state at the end says it all (values are short).
+                let state = value.as_bytes().iter().fold(*start, |state, &b| dfa.next_state(state, b));
                 dfa.is_match_state(dfa.next_eoi_state(state))
             }
             Matcher::Regex(regex) => regex.is_match(value),

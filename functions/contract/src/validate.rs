@@ -715,6 +715,7 @@ fn normalize(
 }
 
 /// Every constraint of the field the value breaks, in the spec's order.
+#[inline]
 fn check(field: &Field, column: usize, cell: &str, value: &Logical<'_>, digits: &[u8], errors: &mut Vec<Error>) {
     for c in &field.constraints.checks {
         if !satisfies(c, value, digits) {
