@@ -339,15 +339,14 @@ impl<A: Write, J: Write> Rows<A, J> {
             // Nearly every row: no value needs quotes (one vector scan of all of them), so
             // each is copied as it is.
             let text = self.record.text().as_bytes();
-            let plain = memchr::memchr3(b',', b'"', b'\n', text).is_none() && memchr::memchr(b'\r', text).is_none();
-            for f in 0..contract.fields().len() {
-                if f > 0 {
-                    self.out.push(b',');
-                }
-                if let Some(value) = self.record.value(f) {
-                    if plain {
-                        self.out.extend_from_slice(value.as_bytes());
-                    } else {
+            if memchr::memchr3(b',', b'"', b'\n', text).is_none() && memchr::memchr(b'\r', text).is_none() {
+                self.record.join_values(b',', &mut self.out);
+            } else {
+                for f in 0..contract.fields().len() {
+                    if f > 0 {
+                        self.out.push(b',');
+                    }
+                    if let Some(value) = self.record.value(f) {
                         write_cell(&mut self.out, value);
                     }
                 }
