@@ -65,11 +65,12 @@ impl<R: Read> RecordReader<R> {
         self.inner.consume(std::mem::take(&mut self.lent));
         self.spill.clear();
         let line = self.lines_read + 1;
-        // Fast path: the whole line is already buffered and holds no quote.
+        // Fast path: the whole line is already buffered and holds no quote (one search for
+        // either: the line end comes first).
         let buffered = fill(&mut self.inner)?;
-        if let Some(end) = memchr::memchr(b'\n', buffered)
+        if let Some(end) = memchr::memchr2(b'\n', b'"', buffered)
             && end <= self.max_line_bytes
-            && memchr::memchr(b'"', &buffered[..end]).is_none()
+            && buffered[end] == b'\n'
         {
             self.lent = end + 1;
             self.bytes_read += self.lent as u64;
@@ -262,7 +263,7 @@ impl FieldSplitter {
 }
 
 /// The high bit of each byte of `word` that equals `byte`, exactly (no borrow between bytes).
-fn byte_mask(word: u64, byte: u8) -> u64 {
+pub(crate) fn byte_mask(word: u64, byte: u8) -> u64 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let x = word ^ (u64::from(byte) * 0x0101_0101_0101_0101);
     // A byte of `x` is zero iff neither its low seven bits carry into bit 7 nor bit 7 is set.
