@@ -26,7 +26,8 @@ const DETERMINIZE_SIZE_LIMIT: usize = 1024 * 1024;
 pub(crate) enum Matcher {
     /// One ASCII class, `min..=max` times.
     Run {
-        class: Box<[bool; 128]>,
+        /// By byte; the bytes of non-ASCII characters are never in it.
+        class: Box<[bool; 256]>,
         min: usize,
         max: usize,
     },
@@ -54,7 +55,8 @@ impl Matcher {
             Matcher::Run { class, min, max } => {
                 // ASCII-only classes: a value that matches has as many characters as bytes.
                 let n = value.len();
-                n >= *min && n <= *max && value.bytes().all(|b| class.get(usize::from(b)).copied().unwrap_or(false))
+                // Every byte looked up without a branch (the table has all 256, values are short).
+                n >= *min && n <= *max && value.bytes().fold(true, |ok, b| ok & class[usize::from(b)])
             }
             Matcher::Dfa { dfa, start } => {
                 // No test per byte: the dead state only leads to itself, and no quit state is
@@ -91,7 +93,7 @@ fn class_run(pattern: &str) -> Option<Matcher> {
         },
         _ => return None,
     };
-    let mut table = Box::new([false; 128]);
+    let mut table = Box::new([false; 256]);
     let mut mark = |start: u32, end: u32| -> Option<()> {
         if end > 0x7f {
             return None;
