@@ -245,7 +245,7 @@ impl FieldSplitter {
         } else {
             record
         };
-        std::str::from_utf8(bytes).ok()
+        simdutf8::basic::from_utf8(bytes).ok()
     }
 
     /// Where field `i` lies in [`Self::text`] (`(0, 0)`, empty, beyond the last field).
