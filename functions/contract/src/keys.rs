@@ -21,6 +21,12 @@ const OFFSET_BITS: u32 = 40;
 pub(crate) struct KeySet {
     /// Entries, each `varint(key length) key varint(line)`; a chunk is never reallocated.
     chunks: Vec<Vec<u8>>,
+    /// Entries whose keys rose with every insertion, in that order (a file sorted by its
+    /// key, as exports usually are, puts every key here): a key above the last is new
+    /// after one comparison, with no hashing and no random access, and one below it is
+    /// looked for by binary search. 8 bytes a key.
+    run: Vec<u64>,
+    /// The other keys' entries.
     table: HashTable<Slot>,
     /// foldhash with a random seed per set: several times faster than SipHash on keys of
     /// a few bytes, and the seed keeps a crafted file from choosing colliding keys.
@@ -50,12 +56,39 @@ fn spread(hash: u32) -> u64 {
 
 impl KeySet {
     pub(crate) fn new() -> KeySet {
-        KeySet { chunks: Vec::new(), table: HashTable::new(), hasher: DefaultHashBuilder::default() }
+        KeySet { chunks: Vec::new(), run: Vec::new(), table: HashTable::new(), hasher: DefaultHashBuilder::default() }
     }
 
     /// The line `key` was first seen on; `None`, recording it as seen on `line`, when it
     /// is new.
     pub(crate) fn first_or_insert(&mut self, key: &[u8], line: u64) -> Option<u64> {
+        let above_run = self.run.last().is_none_or(|&last| key > read_entry(&self.chunks, last).0);
+        if above_run {
+            // Above every key of the run: new unless the table has it.
+            if let Some(found) = self.find_in_table(key) {
+                return Some(found);
+            }
+            let at = append(&mut self.chunks, key, line);
+            self.run.push(at);
+            return None;
+        }
+        let chunks = &self.chunks;
+        if let Ok(i) = self.run.binary_search_by(|&at| read_entry(chunks, at).0.cmp(key)) {
+            return Some(read_entry(chunks, self.run[i]).1);
+        }
+        self.table_first_or_insert(key, line)
+    }
+
+    fn find_in_table(&self, key: &[u8]) -> Option<u64> {
+        if self.table.is_empty() {
+            return None;
+        }
+        let hash = self.hasher.hash_one(key) as u32;
+        let found = self.table.find(spread(hash), |s| s.hash == hash && read_entry(&self.chunks, s.at()).0 == key)?;
+        Some(read_entry(&self.chunks, found.at()).1)
+    }
+
+    fn table_first_or_insert(&mut self, key: &[u8], line: u64) -> Option<u64> {
         let hash = self.hasher.hash_one(key) as u32;
         let chunks = &self.chunks;
         let slot = self.table.entry(
@@ -77,6 +110,7 @@ impl KeySet {
     #[cfg(test)]
     fn heap_bytes(&self) -> usize {
         self.chunks.iter().map(Vec::capacity).sum::<usize>()
+            + self.run.capacity() * std::mem::size_of::<u64>()
             // Buckets are 8/7 of the capacity; each is a slot and a control byte.
             + self.table.capacity() * 8 / 7 * (std::mem::size_of::<Slot>() + 1)
     }
@@ -145,6 +179,59 @@ mod tests {
         assert_eq!(set.first_or_insert(&long, u64::MAX), None);
         assert_eq!(set.first_or_insert(&long, 9), Some(u64::MAX));
         assert_eq!(set.first_or_insert(&long[1..], 10), None);
+    }
+
+    #[test]
+    fn keys_in_order_and_out_of_it_are_each_found_where_they_went() {
+        let mut set = KeySet::new();
+        // Rising keys go to the run; a key below the run's last goes to the table.
+        for (key, line) in [("b", 2), ("d", 3), ("c", 4), ("f", 5), ("e", 6), ("g", 7)] {
+            assert_eq!(set.first_or_insert(key.as_bytes(), line), None, "{key}");
+        }
+        assert_eq!((set.run.len(), set.table.len()), (4, 2));
+        for (key, first) in [("b", 2), ("c", 4), ("d", 3), ("e", 6), ("f", 5), ("g", 7)] {
+            assert_eq!(set.first_or_insert(key.as_bytes(), 99), Some(first), "{key}");
+        }
+        // Above the run, but already in the table: a duplicate, not a new key.
+        let mut set = KeySet::new();
+        for (key, line) in [("m", 2), ("a", 3), ("z", 4)] {
+            assert_eq!(set.first_or_insert(key.as_bytes(), line), None, "{key}");
+        }
+        assert_eq!(set.first_or_insert(b"a", 5), Some(3));
+        let mut set = KeySet::new();
+        assert_eq!(set.first_or_insert(b"m", 2), None);
+        assert_eq!(set.first_or_insert(b"a", 3), None);
+        assert_eq!(set.first_or_insert(b"n", 4), None);
+        assert_eq!(set.first_or_insert(b"b", 5), None);
+        assert_eq!(set.first_or_insert(b"b", 6), Some(5));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_set_answers_as_a_map_of_first_lines_would(keys in proptest::collection::vec("[a-d]{0,3}", 0..60)) {
+            let mut set = KeySet::new();
+            let mut model = std::collections::HashMap::new();
+            for (line, key) in (2u64..).zip(&keys) {
+                let expected = model.get(key).copied();
+                model.entry(key.clone()).or_insert(line);
+                proptest::prop_assert_eq!(set.first_or_insert(key.as_bytes(), line), expected, "{:?}", key);
+            }
+        }
+    }
+
+    #[test]
+    fn a_sorted_file_of_keys_costs_no_table() {
+        let mut set = KeySet::new();
+        let n = 300_000;
+        for i in 0..n {
+            assert_eq!(set.first_or_insert(format!("F{i:09}").as_bytes(), i + 2), None, "{i}");
+        }
+        assert_eq!(set.table.len(), 0);
+        for i in (0..n).step_by(7) {
+            assert_eq!(set.first_or_insert(format!("F{i:09}").as_bytes(), 0), Some(i + 2), "{i}");
+        }
+        let per_key = set.heap_bytes() as f64 / n as f64;
+        assert!(per_key < 32.0, "{per_key:.1} bytes per key");
     }
 
     #[test]

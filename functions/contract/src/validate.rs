@@ -588,7 +588,11 @@ impl<'c> Validator<'c> {
                 });
                 return;
             };
-            keys::put_varint(&mut self.scratch, key.len() as u64);
+            // Each part's length first keeps a composite key one value; a key of one field
+            // is its value's key as it is, which keeps a file sorted by it sorted in the set.
+            if pk.len() > 1 {
+                keys::put_varint(&mut self.scratch, key.len() as u64);
+            }
             self.scratch.extend_from_slice(key);
         }
         if let Some(first) = self.primary.first_or_insert(&self.scratch, line) {
