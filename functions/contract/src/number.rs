@@ -64,36 +64,80 @@ fn strip_non_numeric(s: &str) -> &str {
 }
 
 /// Parses `text` as the format says, leaving the significant digits in `digits`.
-#[inline]
 pub(crate) fn parse(text: &str, format: &NumberFormat, digits: &mut Vec<u8>) -> Option<Head> {
+    parse_cell(text, format, digits).map(|(head, _)| head)
+}
+
+/// How a cell was written, as its reading saw it: enough to tell whether the cell is
+/// already its canonical or fixed-decimals text, so that it is copied as it is (most
+/// are) instead of rewritten digit by digit, with no second look at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Written {
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?`, a sign only on a value below zero, in a plain
+    /// format (decimal point `.`, no group character).
+    tidy: bool,
+    /// How many digits follow the point, if there is one.
+    fraction: Option<usize>,
+    /// Whether the last of those is a zero.
+    trailing_zero: bool,
+}
+
+impl Written {
+    const UNTIDY: Written = Written { tidy: false, fraction: None, trailing_zero: false };
+
+    /// Whether the cell is what [`write_canonical`] writes for `head`.
+    pub(crate) fn is_canonical(self, head: Head) -> bool {
+        // Plain notation, and no trailing zero after the point.
+        matches!(head, Head::Finite { exp, .. } if (-6..=21).contains(&exp)) && self.tidy && !self.trailing_zero
+    }
+
+    /// Whether the cell is what [`write_fixed`] writes for `head` with `decimals`.
+    pub(crate) fn is_fixed(self, head: Head, decimals: u32) -> bool {
+        matches!(head, Head::Finite { .. })
+            && self.tidy
+            && match self.fraction {
+                Some(n) => decimals > 0 && n == decimals as usize,
+                None => decimals == 0,
+            }
+    }
+}
+
+/// [`parse`], also saying how the cell was written.
+#[inline]
+pub(crate) fn parse_cell(text: &str, format: &NumberFormat, digits: &mut Vec<u8>) -> Option<(Head, Written)> {
     digits.clear();
     if format.is_plain()
-        && let Some(head) = parse_plain(text.as_bytes(), format.integer, digits)
+        && let Some(read) = parse_plain(text.as_bytes(), format.integer, digits)
     {
-        return Some(head);
+        return Some(read);
     }
     digits.clear();
-    parse_general(text, format, digits)
+    parse_general(text, format, digits).map(|head| (head, Written::UNTIDY))
 }
 
 /// The common cell, `-?[0-9]*(\.[0-9]*)?` with a digit, in one pass over its bytes;
 /// `None` for anything else (then read by [`parse_general`], which says what it is).
 #[inline]
-fn parse_plain(bytes: &[u8], integer: bool, digits: &mut Vec<u8>) -> Option<Head> {
+fn parse_plain(bytes: &[u8], integer: bool, digits: &mut Vec<u8>) -> Option<(Head, Written)> {
     let (negative, body) = match bytes.split_first() {
         Some((b'-', body)) => (true, body),
         _ => (false, bytes),
     };
     let int_len = body.iter().position(|b| !b.is_ascii_digit()).unwrap_or(body.len());
     let (int, rest) = body.split_at(int_len);
-    let frac = match rest.split_first() {
-        None => &[][..],
-        Some((b'.', frac)) if !integer && frac.iter().all(u8::is_ascii_digit) => frac,
+    let (frac, point) = match rest.split_first() {
+        None => (&[][..], false),
+        Some((b'.', frac)) if !integer && frac.iter().all(u8::is_ascii_digit) => (frac, true),
         _ => return None,
     };
     if int.is_empty() && frac.is_empty() {
         return None;
     }
+    let written = Written {
+        tidy: (int == b"0" || int.first().is_some_and(|&b| b != b'0')) && (!point || !frac.is_empty()),
+        fraction: point.then_some(frac.len()),
+        trailing_zero: frac.last() == Some(&b'0'),
+    };
     let int = &int[int.iter().position(|&b| b != b'0').unwrap_or(int.len())..];
     let exp = if int.is_empty() {
         let zeros = frac.iter().position(|&b| b != b'0').unwrap_or(frac.len());
@@ -108,9 +152,11 @@ fn parse_plain(bytes: &[u8], integer: bool, digits: &mut Vec<u8>) -> Option<Head
         digits.pop();
     }
     if digits.is_empty() {
-        return Some(Head::Finite { negative: false, exp: 0 });
+        // Zero is written without a sign.
+        let written = Written { tidy: written.tidy && !negative, ..written };
+        return Some((Head::Finite { negative: false, exp: 0 }, written));
     }
-    Some(Head::Finite { negative, exp })
+    Some((Head::Finite { negative, exp }, written))
 }
 
 /// [`parse`] for any format and text: whitespace, group characters, exponents, specials.
@@ -274,45 +320,6 @@ pub(crate) fn write_canonical(head: Head, digits: &[u8], out: &mut String) {
     }
 }
 
-/// Whether `cell`, read as `head` by a plain format (decimal point `.`, no group
-/// character), is already its own canonical text ([`write_canonical`]): then the cell is
-/// copied as it is, which most cells are, instead of rewritten digit by digit.
-#[inline]
-pub(crate) fn is_canonical(cell: &str, head: Head) -> bool {
-    let Head::Finite { negative, exp } = head else { return false };
-    // Plain notation, and a sign only on a value below zero (`-0` is written `0`).
-    (-6..=21).contains(&exp) && shape(cell, negative).is_some_and(|(_, frac)| frac.is_none_or(|f| !f.ends_with('0')))
-}
-
-/// Whether `cell`, read as `head` by a plain format, is already what [`write_fixed`] writes
-/// with `decimals`.
-pub(crate) fn is_fixed(cell: &str, head: Head, decimals: u32) -> bool {
-    let Head::Finite { negative, .. } = head else { return false };
-    shape(cell, negative).is_some_and(|(_, frac)| frac.map_or(0, str::len) == decimals as usize)
-        && (decimals > 0) == cell.contains('.')
-}
-
-/// `cell` as `-?(0|[1-9][0-9]*)(\.[0-9]+)?`, its sign where `negative` says: the integer
-/// digits and the fraction's, if any. One pass over the bytes (it runs on most numbers).
-fn shape(cell: &str, negative: bool) -> Option<(&str, Option<&str>)> {
-    let body = match cell.strip_prefix('-') {
-        Some(body) if negative => body,
-        None if !negative => cell,
-        _ => return None,
-    };
-    let bytes = body.as_bytes();
-    let int_len = bytes.iter().position(|b| !b.is_ascii_digit()).unwrap_or(bytes.len());
-    if int_len == 0 || (int_len > 1 && bytes[0] == b'0') {
-        return None;
-    }
-    let (int, rest) = body.split_at(int_len);
-    match rest.as_bytes().split_first() {
-        None => Some((int, None)),
-        Some((b'.', frac)) if !frac.is_empty() && frac.iter().all(u8::is_ascii_digit) => Some((int, Some(&rest[1..]))),
-        _ => None,
-    }
-}
-
 /// Writes a finite value with exactly `decimals` digits after the point (`41.3` →
 /// `41.30`, `-0` → `0.00`); `false`, writing nothing, when it is not finite or needs more
 /// decimals (a value is never rounded).
@@ -447,7 +454,7 @@ mod tests {
             let (mut a, mut b) = (Vec::new(), Vec::new());
             let plain = parse_plain(cell.as_bytes(), integer, &mut a);
             if plain.is_some() {
-                proptest::prop_assert_eq!(plain, parse_general(&cell, &f, &mut b), "{:?}", cell);
+                proptest::prop_assert_eq!(plain.map(|(head, _)| head), parse_general(&cell, &f, &mut b), "{:?}", cell);
                 proptest::prop_assert_eq!(a, b);
             }
         }
@@ -459,14 +466,14 @@ mod tests {
         ) {
             let f = NumberFormat::plain(false);
             let mut digits = Vec::new();
-            if let Some(head) = parse(&cell, &f, &mut digits) {
+            if let Some((head, form)) = parse_cell(&cell, &f, &mut digits) {
                 let mut written = String::new();
                 write_canonical(head, &digits, &mut written);
-                if is_canonical(&cell, head) {
+                if form.is_canonical(head) {
                     proptest::prop_assert_eq!(&written, &cell);
                 }
                 let mut fixed = String::new();
-                if is_fixed(&cell, head, decimals) {
+                if form.is_fixed(head, decimals) {
                     proptest::prop_assert!(write_fixed(head, &digits, decimals, &mut fixed));
                     proptest::prop_assert_eq!(&fixed, &cell);
                 }
@@ -477,15 +484,17 @@ mod tests {
     #[test]
     fn plain_cells_are_copied_as_they_are_written() {
         let f = NumberFormat::plain(false);
-        let head = |s: &str| parse(s, &f, &mut Vec::new()).expect("a number");
+        let read = |s: &str| parse_cell(s, &f, &mut Vec::new()).expect("a number");
+        let canonical = |s: &str| read(s).1.is_canonical(read(s).0);
+        let fixed = |s: &str, decimals| read(s).1.is_fixed(read(s).0, decimals);
         for cell in ["0", "12", "-73.04", "0.000001", "1200", "123456789012345678901"] {
-            assert!(is_canonical(cell, head(cell)), "{cell}");
+            assert!(canonical(cell), "{cell}");
         }
         for cell in ["-0", "+1", "01", "1.50", "1.", ".5", "1e3", " 7", "0.00000001", "1234567890123456789012"] {
-            assert!(!is_canonical(cell, head(cell)), "{cell}");
+            assert!(!canonical(cell), "{cell}");
         }
-        assert!(is_fixed("18.14", head("18.14"), 2) && is_fixed("7", head("7"), 0));
-        assert!(!is_fixed("18.1", head("18.1"), 2) && !is_fixed("-0.00", head("-0.00"), 2));
+        assert!(fixed("18.14", 2) && fixed("7", 0) && fixed("0.05", 2));
+        assert!(!fixed("18.1", 2) && !fixed("-0.00", 2) && !fixed("7.", 0) && !fixed("7.0", 0) && !fixed("07.00", 2));
     }
 
     #[test]

@@ -353,7 +353,8 @@ pub struct Validator<'c> {
 /// A cell read as its field's type.
 enum Logical<'a> {
     Text(&'a str),
-    Number(Head),
+    /// The number, and how its cell was written.
+    Number(Head, number::Written),
     Bool(bool),
     Moment(Moment),
     Year(u32),
@@ -635,16 +636,16 @@ fn read<'a>(field: &Field, cell: &'a str, out: &mut String, digits: &mut Vec<u8>
             })
         }
         FieldType::Number(format) => {
-            let head = number::parse(cell, format, digits)?;
+            let (head, written) = number::parse_cell(cell, format, digits)?;
             // `zipster:decimals` writes its own form (`normalize`).
             if field.ext.decimals.is_none() {
-                if format.is_plain() && number::is_canonical(cell, head) {
+                if written.is_canonical(head) {
                     out.push_str(cell);
                 } else {
                     number::write_canonical(head, digits, out);
                 }
             }
-            Some(Logical::Number(head))
+            Some(Logical::Number(head, written))
         }
         FieldType::Boolean { true_values, false_values } => {
             let value = if true_values.iter().any(|t| t == cell) {
@@ -721,8 +722,8 @@ fn normalize(
             text.insert_str(start, &with.to_string().repeat(length - have));
         }
     }
-    if let (Some(decimals), Logical::Number(head)) = (field.ext.decimals, value)
-        && !(if matches!(&field.kind, FieldType::Number(f) if f.is_plain()) && number::is_fixed(cell, *head, decimals) {
+    if let (Some(decimals), Logical::Number(head, written)) = (field.ext.decimals, value)
+        && !(if written.is_fixed(*head, decimals) {
             text.push_str(cell);
             true
         } else {
@@ -776,7 +777,7 @@ fn satisfies(c: &Check, value: &Logical<'_>, digits: &[u8]) -> bool {
         }
         (Check::Enum(values, _), _) => match (values, value) {
             (EnumValues::Strings(set), Logical::Text(s)) => set.contains(s),
-            (EnumValues::Numbers(list), Logical::Number(h)) => {
+            (EnumValues::Numbers(list), Logical::Number(h, _)) => {
                 list.iter().any(|v| number::compare(*h, digits, v) == Some(Equal))
             }
             (EnumValues::Booleans(list), Logical::Bool(b)) => list.contains(b),
@@ -790,7 +791,7 @@ fn satisfies(c: &Check, value: &Logical<'_>, digits: &[u8]) -> bool {
 
 fn bound_order(value: &Logical<'_>, bound: &Bound, digits: &[u8]) -> Option<std::cmp::Ordering> {
     match (value, bound) {
-        (Logical::Number(h), Bound::Number(b)) => number::compare(*h, digits, b),
+        (Logical::Number(h, _), Bound::Number(b)) => number::compare(*h, digits, b),
         (Logical::Moment(m), Bound::Moment(b)) => Some(m.compare(b)),
         (Logical::Year(y), Bound::Year(b)) => Some(y.cmp(b)),
         _ => None,
@@ -822,7 +823,7 @@ fn key_of(value: &Logical<'_>, digits: &[u8], out: &mut Vec<u8>) {
     out.clear();
     match value {
         Logical::Text(s) => out.extend_from_slice(s.as_bytes()),
-        Logical::Number(h) => number::key(*h, digits, out),
+        Logical::Number(h, _) => number::key(*h, digits, out),
         Logical::Bool(b) => out.push(u8::from(*b)),
         Logical::Moment(m) => m.key(out),
         Logical::Year(y) => out.extend_from_slice(&y.to_le_bytes()),
