@@ -70,14 +70,20 @@ impl HostLikeServer {
         let _ = std::fs::remove_dir_all(&dir);
         let data = dir.join("data");
         std::fs::create_dir_all(&data).unwrap();
+        // Each server's temporary files in its own directory (mariadbd's tmpdir defaults to
+        // TMPDIR): a bootstrap sharing /tmp with other servers starting up lost its
+        // temporary table ("Could not remove temporary table '/tmp/#sql-temptable-…'",
+        // then "Installation of system tables failed"), now and then, under CI.
+        let tmp = dir.join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
         let mut install = Command::new("mariadb-install-db");
+        install.env("TMPDIR", &tmp);
         install.args(["--no-defaults", "--skip-test-db", "--auth-root-authentication-method=normal"]);
         install.arg(format!("--datadir={}", data.display()));
         if running_as_root() {
             install.arg("--user=root");
         }
-        // One install at a time on this machine: two tests' bootstraps side by side
-        // have failed here once ("Installation of system tables failed"), unexplained.
+        // One install at a time on this machine, as well.
         let lock = std::fs::File::create(std::env::temp_dir().join("zipster-host-db-install.lock")).unwrap();
         lock.lock().unwrap();
         let out = install.output().unwrap();
@@ -90,6 +96,7 @@ impl HostLikeServer {
         let file = |name: &str| format!("{}", data.join(name).display());
         let mut command = Command::new(mariadbd);
         command
+            .env("TMPDIR", &tmp)
             .arg("--no-defaults")
             .arg(format!("--datadir={}", data.display()))
             .arg(format!("--socket={}", dir.join("mariadbd.sock").display()))

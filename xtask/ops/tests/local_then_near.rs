@@ -4,14 +4,20 @@
 //! commands on the same local stage, each in a fresh process as a person runs them:
 //! `put` (loaded with rejects; refused), `status`, `status KEY`, `logs`, `redrive
 //! --dry-run`, `drift` before and after a change made outside the stack, and
-//! `reprocess` (nothing again; a replace's wipe guard, then its override). One
+//! `reprocess` (nothing again; a replace's wipe guard, then its override), and `status`
+//! from the database's `LOADED_OBJECTS` through the migrate function (the numbers the
+//! table holds), every alarm with its state (one set to ALARM shown first with its
+//! reason and next step), and the fallback to the load's log lines. One
 //! stage for all: starting one is most of the time.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::{Command, Output};
 
+use serde_json::Value;
 use zipster_db::testing::TestDb;
+use zipster_deploy::StageClients;
+use zipster_deploy::query::{CLOUDWATCH, QueryClient};
 use zipster_tools::database;
 
 fn ops(local_dir: &std::path::Path, database_url: Option<&str>, args: &[&str]) -> Output {
@@ -72,7 +78,7 @@ async fn the_near_query_local_suggests_answers_from_the_rows_local_loaded_and_th
     let staged: Vec<&str> = args.iter().copied().chain(["--stage", "local"]).collect();
     let near_stage = timed(local_dir.path(), &staged);
     // A failure there still stops the stage below before it is reported.
-    let operated = tokio::spawn(operate(local_dir.path().to_owned())).await;
+    let operated = tokio::spawn(operate(local_dir.path().to_owned(), db.pool.clone())).await;
     let down = ops(local_dir.path(), None, &["local", "down"]);
     assert!(down.status.success(), "{}", text(&down));
     if let Err(failed) = operated {
@@ -125,7 +131,7 @@ async fn the_near_query_local_suggests_answers_from_the_rows_local_loaded_and_th
 }
 
 /// The stage commands on the running local stage.
-async fn operate(dir: std::path::PathBuf) {
+async fn operate(dir: std::path::PathBuf, pool: sqlx::MySqlPool) {
     let dir = dir.as_path();
     let key = "ops/every rule.csv";
     let put = timed(dir, &["put", "--stage", "local", &case("every_rule", "input.csv"), "--key", key]);
@@ -216,4 +222,104 @@ async fn operate(dir: std::path::PathBuf) {
     let allowed = timed(dir, &["reprocess", "--stage", "local", "cities/input.csv", "--allow-shrink"]);
     assert!(allowed.status.success(), "{}", text(&allowed));
     assert!(text(&allowed).contains("1 unchanged, 7 deleted"), "{}", text(&allowed));
+    // A feed's files since a time, selected by the functions' own routing: only the cities
+    // key (the zip codes' keys are the default feed's), loaded already.
+    let by_feed = timed(dir, &["reprocess", "--stage", "local", "--feed", "cities", "--since", "1h"]);
+    let said = text(&by_feed);
+    assert!(by_feed.status.success() && said.contains("load:      already loaded"), "{said}");
+    assert_eq!(said.matches("reprocess: s3://").count(), 1, "{said}");
+    assert!(said.contains("/cities/input.csv"), "{said}");
+
+    // `status` from the database's records, through the migrate function, and the alarms.
+    // What the table holds about the key: the numbers status must print.
+    let (id, read, inserted, updated): (u64, u32, u32, u32) = sqlx::query_as(
+        "SELECT ID, ROWS_READ, ROWS_INSERTED, ROWS_UPDATED FROM LOADED_OBJECTS WHERE OBJECT_KEY = ? ORDER BY ID DESC",
+    )
+    .bind(key)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+
+    // Every alarm the template declares, by its AlarmName.
+    let clients = StageClients::local(&moto_endpoint(dir)).await;
+    let body = clients.cloudformation.get_template().stack_name("zipster-local").send().await.unwrap();
+    let template: Value = serde_json::from_str(body.template_body().unwrap()).unwrap();
+    let mut alarms: Vec<String> = template["Resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"] == "AWS::CloudWatch::Alarm")
+        .map(|r| r["Properties"]["AlarmName"].as_str().unwrap().to_owned())
+        .collect();
+    alarms.sort();
+    assert!(alarms.len() >= 2, "the template's alarms: {alarms:?}");
+
+    let status = timed(dir, &["status", "--stage", "local"]);
+    assert!(status.status.success(), "{}", text(&status));
+    let listing = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(
+        listing.contains("load records: the database's LOADED_OBJECTS (through zipster-local-migrate)"),
+        "{listing}"
+    );
+    let row = listing.lines().find(|l| l.contains(key)).unwrap_or_else(|| panic!("{key} in\n{listing}"));
+    assert!(row.contains(&format!(": read {read}, inserted {inserted}, updated {updated}")), "{row}");
+    assert!(listing.contains(&format!("alarms: {} — none in ALARM", alarms.len())), "{listing}");
+    for alarm in &alarms {
+        let line = listing.lines().find(|l| l.contains(&format!(" {alarm}: "))).unwrap_or_else(|| {
+            panic!("{alarm} in\n{listing}");
+        });
+        assert!(line.contains("INSUFFICIENT_DATA") && line.contains("Unchecked: Initial alarm creation"), "{line}");
+    }
+
+    // The load's errors alarm fires (as three failed loads would make it).
+    let firing = alarms.iter().find(|a| a.ends_with("-load-errors")).expect("the load's errors alarm").clone();
+    let reason = "Threshold Crossed: 1 datapoint [3.0] was greater than the threshold (0.0)";
+    let cloudwatch = QueryClient::from_config(&clients.config, &clients.region, CLOUDWATCH);
+    let params = [("AlarmName", firing.as_str()), ("StateValue", "ALARM"), ("StateReason", reason)];
+    cloudwatch
+        .call("SetAlarmState", &firing, params.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+        .await
+        .unwrap();
+    let status = timed(dir, &["status", "--stage", "local"]);
+    let listing = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(status.status.success(), "status is informational, an alarm included: {}", text(&status));
+    assert!(listing.contains(&format!("alarms: {} — 1 IN ALARM", alarms.len())), "{listing}");
+    let first = listing.lines().skip_while(|l| !l.starts_with("alarms:")).nth(1).unwrap();
+    assert!(first.starts_with("!! ALARM") && first.ends_with(&format!("{firing}: {reason}")), "{listing}");
+    assert!(
+        listing.contains("`cargo xtask logs --stage local --since 1h`")
+            && listing.contains("`cargo xtask redrive --stage local`"),
+        "{listing}"
+    );
+
+    let story = timed(dir, &["status", "--stage", "local", key]);
+    let story_text = String::from_utf8_lossy(&story.stdout);
+    assert!(story.status.success(), "{}", text(&story));
+    assert!(
+        story_text.contains(&format!(
+            "LOADED_OBJECTS #{id}: ETag {}",
+            sqlx::query_scalar::<_, String>("SELECT ETAG FROM LOADED_OBJECTS WHERE ID = ?")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        )) && story_text.contains(&format!("rows read {read}, inserted {inserted}, updated {updated}")),
+        "{story_text}"
+    );
+
+    // The migrate function can no longer answer (its table gone; renamed, since the feeds'
+    // lineage keys refer to it): status says so and reads the logs.
+    sqlx::query("RENAME TABLE LOADED_OBJECTS TO LOADED_OBJECTS_AWAY").execute(&pool).await.unwrap();
+    let status = timed(dir, &["status", "--stage", "local"]);
+    let listing = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(status.status.success(), "{}", text(&status));
+    assert!(
+        listing.contains(
+            "load records: the load's log lines (the database could not be asked: zipster-local-migrate failed: "
+        ) && listing.contains("LOADED_OBJECTS"),
+        "{listing}"
+    );
+    let row = listing.lines().find(|l| l.contains(key)).unwrap();
+    assert!(row.contains(&format!("loaded {read} rows")), "the load's line instead: {row}");
+    sqlx::query("RENAME TABLE LOADED_OBJECTS_AWAY TO LOADED_OBJECTS").execute(&pool).await.unwrap();
 }
