@@ -49,7 +49,7 @@ impl Matcher {
         Ok(class_run(pattern).or_else(|| dfa(&anchored)).unwrap_or(Matcher::Regex(regex)))
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn is_match(&self, value: &str) -> bool {
         match self {
             Matcher::Run { class, min, max } => {

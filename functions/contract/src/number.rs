@@ -256,6 +256,7 @@ impl Decimal {
 }
 
 /// Orders two numbers; `None` when either is NaN (NaN satisfies no bound and equals nothing).
+#[inline]
 pub(crate) fn compare(a: Head, a_digits: &[u8], b: &Decimal) -> Option<Ordering> {
     let rank = |h: Head, digits: &[u8]| -> Option<i8> {
         match h {
@@ -273,7 +274,12 @@ pub(crate) fn compare(a: Head, a_digits: &[u8], b: &Decimal) -> Option<Ordering>
     let (Head::Finite { exp: ea, negative }, Head::Finite { exp: eb, .. }) = (a, b.head) else {
         return Some(Ordering::Equal);
     };
-    let magnitude = ea.cmp(&eb).then_with(|| a_digits.cmp(&b.digits));
+    // The first digits nearly always decide (a coordinate against its bound): one byte
+    // comparison instead of a `memcmp` call; both have digits (neither is zero here).
+    let magnitude = ea.cmp(&eb).then_with(|| match (a_digits.first(), b.digits.first()) {
+        (Some(x), Some(y)) if x != y => x.cmp(y),
+        _ => a_digits.cmp(&b.digits),
+    });
     Some(if negative { magnitude.reverse() } else { magnitude })
 }
 

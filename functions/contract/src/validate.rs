@@ -789,6 +789,7 @@ fn satisfies(c: &Check, value: &Logical<'_>, digits: &[u8]) -> bool {
     }
 }
 
+#[inline]
 fn bound_order(value: &Logical<'_>, bound: &Bound, digits: &[u8]) -> Option<std::cmp::Ordering> {
     match (value, bound) {
         (Logical::Number(h, _), Bound::Number(b)) => number::compare(*h, digits, b),
