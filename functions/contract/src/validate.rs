@@ -280,6 +280,8 @@ pub struct Record {
     /// Per field: the value's range in `text`, `None` for null.
     values: Vec<Option<(usize, usize)>>,
     errors: Vec<Error>,
+    /// Whether `text` is the values in field order with a `,` between two ([`Record::row`]).
+    joined: bool,
 }
 
 impl Record {
@@ -315,10 +317,21 @@ impl Record {
     }
 
     /// Every non-null value's text, concatenated in the order the cells were read: one
-    /// scan of it tells a writer whether any value needs escaping.
+    /// scan of it tells a writer whether any value needs escaping. (When [`Record::row`]
+    /// is the row, this is the row, separators included.)
     #[inline]
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// Every value in field order, a `,` between two (a null is empty), unquoted: the
+    /// accepted row as one slice, when the header's columns carry every field in the
+    /// contract's order (then the values are written so, as they are read) and no
+    /// normalization adds a byte that needs quotes. A caller that knows no cell held one
+    /// (its record had no quote and no `\r`) writes it as it is.
+    #[inline]
+    pub fn row(&self) -> Option<&[u8]> {
+        self.joined.then_some(self.text.as_bytes())
     }
 
     pub fn errors(&self) -> &[Error] {
@@ -348,6 +361,8 @@ pub struct Validator<'c> {
     keys: Vec<(bool, Vec<u8>)>,
     digits: Vec<u8>,
     scratch: Vec<u8>,
+    /// Whether records' values are written as their row ([`Record::row`]).
+    joined: bool,
 }
 
 /// A cell read as its field's type.
@@ -366,7 +381,19 @@ impl<'c> Validator<'c> {
             .filter(|&f| contract.fields[f].constraints.unique)
             .map(|f| (f, KeySet::new()))
             .collect();
+        // In order, each field once (unread columns between them are skipped), and no pad
+        // character a CSV cell would need quotes for.
+        let fields_in_order = header.columns.iter().filter_map(|c| match c {
+            Column::Field(f) => Some(*f),
+            Column::Unread => None,
+        });
+        let joined = fields_in_order.eq(0..contract.fields.len())
+            && contract
+                .fields
+                .iter()
+                .all(|f| f.ext.pad_start.is_none_or(|(_, c)| !matches!(c, ',' | '"' | '\n' | '\r')));
         Validator {
+            joined,
             contract,
             header,
             unique,
@@ -400,6 +427,7 @@ impl<'c> Validator<'c> {
     ) {
         out.text.clear();
         out.errors.clear();
+        out.joined = self.joined;
         out.values.clear();
         out.values.resize(self.contract.fields.len(), None);
         for key in &mut self.keys {
@@ -451,6 +479,10 @@ impl<'c> Validator<'c> {
                 continue;
             };
             let field = &self.contract.fields[f];
+            if self.joined && f > 0 {
+                // The separator before the value, so that `text` is the row (`Record::row`).
+                out.text.push(',');
+            }
             if !not_text.is_empty() && not_text.binary_search(&i).is_ok() {
                 out.errors.push(Error {
                     kind: ErrorType::TypeError,

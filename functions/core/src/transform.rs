@@ -336,9 +336,16 @@ impl<A: Write, J: Write> Rows<A, J> {
         };
         validator.validate_cells(line, count, cell, &not_text, &mut self.record);
         if self.record.is_valid() {
-            // Nearly every row: no value needs quotes (one scan of all of them), so each is
-            // copied as it is.
-            if !any_needs_quotes(self.record.text().as_bytes()) {
+            // Nearly every row: a record without quotes (so no cell holds a comma, a quote
+            // or a line end) and without a lone `\r` is written as the row the validator
+            // built, one copy; otherwise a row no value of which needs quotes (one scan of
+            // all of them) has each copied as it is.
+            if let Some(row) = self.record.row()
+                && !quoted
+                && memchr::memchr(b'\r', raw).is_none()
+            {
+                self.out.extend_from_slice(row);
+            } else if self.record.row().is_none() && !any_needs_quotes(self.record.text().as_bytes()) {
                 self.record.join_values(b',', &mut self.out);
             } else {
                 for f in 0..contract.fields().len() {
@@ -466,6 +473,31 @@ fn write_reject(out: &mut impl Write, line: u64, raw: &[u8], errors: &[ErrorJson
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn accepted(descriptor: &str, input: &[u8]) -> String {
+        let contract = Contract::from_json(descriptor).expect("a contract");
+        let mut out = Vec::new();
+        let summary = transform(&contract, input, &mut out, Vec::new(), &Limits::default()).expect("read");
+        assert_eq!(summary.rejected, 0, "{summary:?}");
+        String::from_utf8(out).expect("UTF-8 output")
+    }
+
+    #[test]
+    fn a_row_written_in_one_copy_is_quoted_wherever_a_value_needs_it() {
+        let two = r#"{"fields": [{"name": "a"}, {"name": "b", "type": "string"}]}"#;
+        // A lone `\r` inside an unquoted record, a quoted comma, a quote, a null.
+        assert_eq!(
+            accepted(two, b"a,b\nx\ry,z\n\"p,q\",\"s\"\"t\"\n,w\n"),
+            "a,b\n\"x\ry\",z\n\"p,q\",\"s\"\"t\"\n,w\n"
+        );
+        // A pad character that needs quotes: the row is written value by value.
+        let padded = r#"{"fields": [{"name": "a", "type": "string", "zipster:padStart": {"length": 3, "with": ","}},
+            {"name": "b"}]}"#;
+        assert_eq!(accepted(padded, b"a,b\n1,2\n"), "a,b\n\",,1\",2\n");
+        // Columns in another order than the fields: values are joined in field order.
+        let by_name = r#"{"fieldsMatch": "equal", "fields": [{"name": "a"}, {"name": "b"}]}"#;
+        assert_eq!(accepted(by_name, b"b,a\n1,2\n3,\n"), "a,b\n2,1\n,3\n");
+    }
 
     #[test]
     fn a_byte_that_needs_quotes_is_found_in_every_position() {
