@@ -739,6 +739,7 @@ fn constraint(field: &Field, column: usize, cell: &str, name: &str, reason: &str
 
 /// The extensions' normalizations of a value already written to `text` from `start`:
 /// `zipster:padStart` and `zipster:decimals`.
+#[inline]
 fn normalize(
     field: &Field,
     column: usize,
