@@ -71,10 +71,7 @@ pub async fn pool_creating_database(options: MySqlConnectOptions, limits: Limits
     pool(options, limits).await
 }
 
-/// The role the migrations grant the load's tables to (see
-/// `db/migrations/*_grant_the_load_its_tables.sql`); on the host,
-/// `infra/host/database-access.sh` creates it and gives it to the load user.
-pub const LOAD_ROLE: &str = "zipster_loader";
+pub use zipster_contract::migration::LOAD_ROLE;
 
 /// Creates `options`' database if it does not exist (connecting without it first),
 /// and the [`LOAD_ROLE`] the migrations grant to: what the local commands and the

@@ -24,10 +24,7 @@ pub struct MemoryStorage {
 
 impl MemoryStorage {
     pub fn put(&self, bucket: &str, key: &str, body: impl Into<Vec<u8>>) {
-        self.lock().insert(
-            (bucket.to_owned(), key.to_owned()),
-            StoredObject { body: body.into(), content_type: "text/csv".to_owned(), metadata: Metadata::new() },
-        );
+        self.put_with_metadata(bucket, key, body, Metadata::new());
     }
 
     /// [`Self::put`] with user metadata, as the transform stages objects.

@@ -127,8 +127,11 @@ impl fmt::Display for Refusal {
 
 impl std::error::Error for Refusal {}
 
-/// The load's role (`zipster_db::connect::LOAD_ROLE`).
-const LOAD_ROLE: &str = "zipster_loader";
+/// The role the migrations grant the load's tables to (see
+/// `db/migrations/*_grant_the_load_its_tables.sql`); on the host,
+/// `infra/host/database-access.sh` creates it and gives it to the load user. Here,
+/// where the migrations' grants are written; `zipster_db::connect` uses it too.
+pub const LOAD_ROLE: &str = "zipster_loader";
 
 /// What the load does with a feed's table: reads and writes rows, and deletes those a
 /// replace's file no longer has.

@@ -269,7 +269,7 @@ pub async fn put(stage: &Stage, file: &Path, put: &Put, report: &mut dyn FnMut(&
         .await
         .map_err(stage.clients.error("PutObject", format!("s3://{input}/{key}")))?;
     // S3's clock, to compare with the outputs' own times when no version id tells them apart.
-    let (since, _) = stage.object_head(input, key).await?.unwrap_or((SystemTime::now(), 0));
+    let since = stage.object_head(input, key).await?.map_or_else(SystemTime::now, |head| head.modified);
     let mut story = Story::of(stage, key, uploaded.version_id().map(str::to_owned));
     story.step("uploaded", started, report);
     if !put.wait {
@@ -308,11 +308,11 @@ pub async fn follow(
         }
         if story.transform.as_ref().is_some_and(TransformSummary::staged)
             && story.staged.is_none()
-            && let Some((modified, _)) = stage.object_head(&stage.staging_bucket, &key).await?
-            && modified >= since
+            && let Some(head) = stage.object_head(&stage.staging_bucket, &key).await?
+            && head.modified >= since
         {
             story.staged = Some(format!("s3://{}/{key}", stage.staging_bucket));
-            staged_version = stage.object_version(&stage.staging_bucket, &key).await?;
+            staged_version = head.version_id;
             story.step("staged", started, report);
         }
         let query = Query { functions: stage.functions.iter().collect(), start: lines_from, contains: None };

@@ -122,22 +122,19 @@ impl Stage {
         }
     }
 
-    /// An object's last modification and size, or `None` if there is no such key.
-    pub async fn object_head(&self, bucket: &str, key: &str) -> Result<Option<(SystemTime, i64)>> {
+    /// What S3 says of an object's current version (one `HeadObject`), or `None` if there
+    /// is no such key.
+    pub async fn object_head(&self, bucket: &str, key: &str) -> Result<Option<ObjectHead>> {
         match self.clients.s3.head_object().bucket(bucket).key(key).send().await {
-            Ok(head) => {
-                let modified = head.last_modified().and_then(|t| SystemTime::try_from(*t).ok());
-                Ok(Some((modified.unwrap_or(SystemTime::UNIX_EPOCH), head.content_length().unwrap_or(0))))
-            }
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
-            Err(error) => Err(self.clients.error("HeadObject", format!("s3://{bucket}/{key}"))(error)),
-        }
-    }
-
-    /// An object's current version id, if the bucket keeps versions and the key exists.
-    pub async fn object_version(&self, bucket: &str, key: &str) -> Result<Option<String>> {
-        match self.clients.s3.head_object().bucket(bucket).key(key).send().await {
-            Ok(head) => Ok(head.version_id().filter(|v| *v != "null").map(str::to_owned)),
+            Ok(head) => Ok(Some(ObjectHead {
+                modified: head
+                    .last_modified()
+                    .and_then(|t| SystemTime::try_from(*t).ok())
+                    .unwrap_or(SystemTime::UNIX_EPOCH),
+                size: head.content_length().unwrap_or(0),
+                version_id: head.version_id().filter(|v| *v != "null").map(str::to_owned),
+                etag: head.e_tag().map(|e| e.trim_matches('"').to_owned()),
+            })),
             Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
             Err(error) => Err(self.clients.error("HeadObject", format!("s3://{bucket}/{key}"))(error)),
         }
@@ -152,6 +149,24 @@ impl Stage {
         let json: Value = serde_json::from_str(&text)
             .with_context(|| format!("s3://{}/{summary_key} is not JSON", self.errors_bucket))?;
         Ok(Some(TransformSummary::read(key, &json, modified)))
+    }
+}
+
+/// An object's current version, as `HeadObject` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectHead {
+    /// S3's clock.
+    pub modified: SystemTime,
+    pub size: i64,
+    /// `None` in a bucket that does not keep versions.
+    pub version_id: Option<String>,
+    pub etag: Option<String>,
+}
+
+impl ObjectHead {
+    /// When it was written and how large it is, as `status KEY` tells them.
+    pub fn written(&self) -> (SystemTime, i64) {
+        (self.modified, self.size)
     }
 }
 

@@ -58,20 +58,16 @@ pub async fn select(stage: &Stage, selection: &Selection) -> Result<Vec<ObjectRe
     }
     let mut objects = Vec::with_capacity(keys.len());
     for key in keys {
-        let head = match stage.clients.s3.head_object().bucket(bucket).key(&key).send().await {
-            Ok(head) => head,
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => {
-                bail!("s3://{bucket}/{key} does not exist: `cargo xtask status --stage …` lists the stage's files")
-            }
-            Err(error) => return Err(stage.clients.error("HeadObject", format!("s3://{bucket}/{key}"))(error)),
+        let Some(head) = stage.object_head(bucket, &key).await? else {
+            bail!("s3://{bucket}/{key} does not exist: `cargo xtask status --stage …` lists the stage's files")
         };
         objects.push(ObjectRef {
             bucket: bucket.clone(),
             key,
-            version_id: head.version_id().map(str::to_owned),
-            etag: head.e_tag().map(|e| e.trim_matches('"').to_owned()),
+            version_id: head.version_id,
+            etag: head.etag,
             sequencer: None,
-            size: head.content_length().and_then(|n| u64::try_from(n).ok()),
+            size: u64::try_from(head.size).ok(),
         });
     }
     Ok(objects)

@@ -210,7 +210,7 @@ pub async fn story(stage: &Stage, invoke: &impl Invoke, key: &str, since: Durati
         .into_iter()
         .filter(|d| d.names(&stage.input_bucket, key) || d.names(&stage.staging_bucket, key))
         .collect();
-    let staged = stage.object_head(&stage.staging_bucket, key).await?;
+    let staged = stage.object_head(&stage.staging_bucket, key).await?.map(|head| head.written());
     let database = if staged.is_some() || transform.as_ref().is_some_and(TransformSummary::staged) {
         Some(records::lookup(stage, invoke, &[key.to_owned()], None).await)
     } else {
@@ -219,7 +219,7 @@ pub async fn story(stage: &Stage, invoke: &impl Invoke, key: &str, since: Durati
     Ok(Story {
         key: key.to_owned(),
         database,
-        rejects: stage.object_head(&stage.errors_bucket, &format!("{key}.rejects.jsonl")).await?,
+        rejects: stage.object_head(&stage.errors_bucket, &format!("{key}.rejects.jsonl")).await?.map(|h| h.written()),
         staged,
         transform,
         loads,
