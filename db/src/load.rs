@@ -439,8 +439,8 @@ async fn write(
 /// written, the table's rows whose key is not among them are the ones the file no
 /// longer has.
 struct KeyTable {
-    /// `WHERE NOT EXISTS (…)`: the table's rows without their key in the file.
-    missing: String,
+    /// `DELETE` of the table's rows whose key is not in the file.
+    delete: String,
     /// `INSERT IGNORE INTO` the key table: a key may repeat in a file whose table key
     /// is not unique in it (`zipster:table.key`).
     insert_keys: String,
@@ -477,7 +477,10 @@ impl KeyTable {
         let t = &table.name;
         let matches: Vec<String> = table.primary_key.iter().map(|k| format!("K.{k} = {t}.{k}")).collect();
         Ok(Self {
-            missing: format!("WHERE NOT EXISTS (SELECT 1 FROM {KEY_TABLE} K WHERE {})", matches.join(" AND ")),
+            delete: format!(
+                "DELETE FROM {t} WHERE NOT EXISTS (SELECT 1 FROM {KEY_TABLE} K WHERE {})",
+                matches.join(" AND ")
+            ),
             insert_one: format!("({})", vec!["?"; table.primary_key.len()].join(",")),
             insert_keys: format!("INSERT IGNORE INTO {KEY_TABLE} ({key}) VALUES "),
             positions,
@@ -505,7 +508,7 @@ impl KeyTable {
         before: u64,
         overrides: Overrides,
     ) -> Result<u64, DbError> {
-        let deleted = sqlx::query(AssertSqlSafe(format!("DELETE FROM {} {}", self.table, self.missing)))
+        let deleted = sqlx::query(AssertSqlSafe(self.delete.as_str()))
             .execute(&mut **tx)
             .await
             .map_err(DbError::sql("deleting the rows the file no longer has"))?
