@@ -102,6 +102,13 @@ impl<R: Read> RowReader<R> {
                     Ok(value) if value.is_finite() => Value::Text(text.to_owned()),
                     _ => return Err(bad(format!("{name}: {text:?} is not a number"))),
                 },
+                ValueKind::DateTime | ValueKind::Time => match column.kind.database_text(text) {
+                    Some(value) => Value::Text(value),
+                    None => {
+                        let kind = if column.kind == ValueKind::Time { "time" } else { "datetime" };
+                        return Err(bad(format!("{name}: {text:?} is not a {kind} in the form the transform stages")));
+                    }
+                },
                 ValueKind::Text => Value::Text(text.to_owned()),
             });
         }

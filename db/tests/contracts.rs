@@ -50,18 +50,8 @@ async fn a_second_feed_loads_into_its_own_table_with_its_types_once() {
         zipster_core::transform(&cities.contract, &raw[..], &mut staged, std::io::sink(), &Default::default())
             .expect("transformed");
     let target = zipster_db::load::Target::of(cities);
-    let object = zipster_db::load::ObjectVersion {
-        bucket: "staging".into(),
-        key: "cities/cities15000.csv".into(),
-        etag: "e1".into(),
-        version_id: None,
-        sequencer: None,
-    };
-    let outcome =
-        zipster_db::load::load_table(&db.pool, &target, &object, Default::default(), std::io::Cursor::new(&staged))
-            .await
-            .expect("loaded");
-    let zipster_db::load::LoadOutcome::Loaded(counts) = outcome else { panic!("{outcome}") };
+    let object = staged_object("cities/cities15000.csv", "e1");
+    let counts = loaded(load(&db, &target, &object, &staged).await);
     assert_eq!((counts.rows, counts.inserted), (summary.accepted, summary.accepted));
     let (name, population, admin): (String, u64, Option<String>) =
         sqlx::query_as("SELECT NAME, POPULATION, ADMIN1CODE FROM CITIES WHERE GEONAMEID = 1819729")
@@ -79,11 +69,91 @@ async fn a_second_feed_loads_into_its_own_table_with_its_types_once() {
     let lavasan: String =
         sqlx::query_scalar("SELECT NAME FROM CITIES WHERE GEONAMEID = 490").fetch_one(&db.pool).await.expect("490");
     assert_eq!(lavasan, "Lavāsān");
-    let again =
-        zipster_db::load::load_table(&db.pool, &target, &object, Default::default(), std::io::Cursor::new(&staged))
-            .await
-            .expect("again");
-    assert_eq!(again, zipster_db::load::LoadOutcome::AlreadyLoaded);
+    assert_eq!(load(&db, &target, &object, &staged).await, zipster_db::load::LoadOutcome::AlreadyLoaded);
+}
+
+fn staged_object(key: &str, etag: &str) -> zipster_db::load::ObjectVersion {
+    zipster_db::load::ObjectVersion {
+        bucket: "staging".into(),
+        key: key.into(),
+        etag: etag.into(),
+        version_id: None,
+        sequencer: None,
+    }
+}
+
+async fn load(
+    db: &TestDb,
+    target: &zipster_db::load::Target,
+    object: &zipster_db::load::ObjectVersion,
+    staged: &[u8],
+) -> zipster_db::load::LoadOutcome {
+    zipster_db::load::load_table(&db.pool, target, object, Default::default(), std::io::Cursor::new(staged))
+        .await
+        .expect("loaded")
+}
+
+fn loaded(outcome: zipster_db::load::LoadOutcome) -> zipster_db::load::LoadCounts {
+    match outcome {
+        zipster_db::load::LoadOutcome::Loaded(counts) => counts,
+        other => panic!("{other}"),
+    }
+}
+
+/// The weather feed: a zoned `datetime` in the key reaches its `DATETIME(6)` column as
+/// the UTC instant (MariaDB refuses a literal with a zone), a `year` its `YEAR`, `NA` NULL.
+#[tokio::test]
+async fn datetimes_with_any_zone_load_as_their_utc_instant() {
+    let Some((db, _)) = TestDb::migrated("contracts_weather_load").await else { return };
+    let weather = Catalog::builtin().expect("the feeds").get("weather").expect("the weather feed");
+    let root = zipster_tools::project_root().join("testdata/weather");
+    let target = zipster_db::load::Target::of(weather);
+    let mut inserted = 0;
+    for (etag, file) in
+        [("e1", root.join("weather.csv")), ("e2", root.join("cases/good_zones_and_fractions/input.csv"))]
+    {
+        let raw = std::fs::read(&file).expect("the data");
+        let mut staged = Vec::new();
+        let summary =
+            zipster_core::transform(&weather.contract, &raw[..], &mut staged, std::io::sink(), &Default::default())
+                .expect("transformed");
+        let object = staged_object(&format!("weather/{etag}.csv"), etag);
+        let counts = loaded(load(&db, &target, &object, &staged).await);
+        assert_eq!(counts.rows, summary.accepted);
+        inserted += counts.inserted;
+    }
+    let hours = |origin: &'static str, from: &'static str, to: &'static str| {
+        sqlx::query_as::<_, (String, Option<f64>, Option<f64>, u16)>(
+            "SELECT CAST(TIME_HOUR AS CHAR), WIND_GUST, PRESSURE, YEAR FROM WEATHER \
+             WHERE ORIGIN = ? AND TIME_HOUR BETWEEN ? AND ? ORDER BY TIME_HOUR",
+        )
+        .bind(origin)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&db.pool)
+    };
+    let first = hours("EWR", "2013-01-01 06:00:00", "2013-01-01 06:00:00").await.expect("the first hour");
+    assert_eq!(first, [("2013-01-01 06:00:00.000000".to_owned(), None, Some(1012.0), 2013)], "NA is NULL");
+    // The second file's zoned hours: -05:00 and +05:30 are the instants the first file had
+    // (updated in place, not added), fractions kept to the microsecond, 24:00 the next day.
+    let times = |rows: Vec<(String, Option<f64>, Option<f64>, u16)>| rows.into_iter().map(|h| h.0).collect::<Vec<_>>();
+    let zoned = times(hours("EWR", "2013-01-01 06:00:00", "2013-01-01 09:00:01").await.expect("zoned hours"));
+    assert!(zoned.contains(&"2013-01-01 07:00:00.000000".to_owned()), "12:30+05:30 is 07:00 UTC: {zoned:?}");
+    assert!(zoned.contains(&"2013-01-01 08:00:00.250000".to_owned()), "{zoned:?}");
+    assert!(zoned.contains(&"2013-01-01 09:00:00.123456".to_owned()), "seven digits cut to six: {zoned:?}");
+    let new_year = times(hours("EWR", "2014-01-01 00:00:00", "2014-01-01 03:00:00").await.expect("the next year"));
+    assert_eq!(
+        new_year,
+        ["2014-01-01 00:00:00.000000", "2014-01-01 01:00:00.000000", "2014-01-01 02:30:00.000000"],
+        "24:00 is the next day's midnight; 21:30-05:00 is 02:30 the next day"
+    );
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM WEATHER").fetch_one(&db.pool).await.expect("count");
+    assert_eq!(rows as u64, inserted, "every inserted row is there");
+    assert_eq!(
+        inserted,
+        26_114 + 5,
+        "three of the second file's hours were the first file's, now updated (a time without a zone is taken as UTC)"
+    );
 }
 
 /// `feed migration`'s way: the table the migrations build, a contract that adds an

@@ -68,7 +68,7 @@ async fn migrations_apply_from_empty_then_nothing() {
     .fetch_all(&db.pool)
     .await
     .unwrap();
-    assert_eq!(tables, ["CITIES", "LOADED_OBJECTS", "ZIPCODES", "_sqlx_migrations"]);
+    assert_eq!(tables, ["CITIES", "LOADED_OBJECTS", "WEATHER", "ZIPCODES", "_sqlx_migrations"]);
     assert_eq!(migrate::apply(&db.pool).await.unwrap(), []);
 }
 

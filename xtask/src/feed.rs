@@ -158,4 +158,24 @@ mod tests {
                 .unwrap();
         assert_eq!((summary.accepted, summary.rejected), (42_522, 0));
     }
+
+    #[test]
+    fn a_sample_with_gaps_written_na_and_datetimes_is_described_as_such() {
+        let sample = std::fs::read(project_root().join("testdata/weather/weather.csv")).unwrap();
+        let text = describe(&sample[..], 12).unwrap();
+        let descriptor: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(descriptor["missingValues"], serde_json::json!(["", "NA"]));
+        let types: Vec<&str> =
+            descriptor["fields"].as_array().unwrap().iter().map(|f| f["type"].as_str().unwrap()).collect();
+        assert_eq!(
+            types[5..],
+            ["number", "number", "number", "integer", "number", "number", "number", "number", "number", "datetime"]
+        );
+        assert_eq!(descriptor["fields"][10]["constraints"].get("required"), None, "gusts are mostly NA");
+        let contract = zipster_contract::Contract::from_json(&text).unwrap();
+        let summary =
+            zipster_core::transform(&contract, &sample[..], std::io::sink(), std::io::sink(), &Default::default())
+                .unwrap();
+        assert_eq!((summary.accepted, summary.rejected), (26_115, 0), "its own sample, the 1,048 mph wind included");
+    }
 }

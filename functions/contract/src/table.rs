@@ -28,7 +28,7 @@
 use crate::matcher::Matcher;
 use crate::number::Head;
 use crate::schema::{Bound, BoundKind, Check, Contract, EnumValues, Field, FieldType};
-use crate::temporal::Kind;
+use crate::temporal::{self, Kind};
 
 /// A table as the contract declares it.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,8 +99,28 @@ pub enum ValueKind {
     Boolean,
     /// An integer or a number, in plain notation.
     Number,
-    /// Anything else, bound as text (dates and times in their default form).
+    /// A `datetime` in the spec's default form, possibly with a zone.
+    DateTime,
+    /// A `time` in the spec's default form, possibly with a zone.
+    Time,
+    /// Anything else, bound as text (dates in their default form).
     Text,
+}
+
+impl ValueKind {
+    /// A staged value as its column takes it: a datetime or a time as its UTC wall clock
+    /// when it has a zone (MySQL's columns keep none and refuse a literal with one), any
+    /// other value as it is. `None` when a datetime or time is not in the staged form.
+    pub fn database_text(self, staged: &str) -> Option<String> {
+        let kind = match self {
+            ValueKind::DateTime => Kind::DateTime,
+            ValueKind::Time => Kind::Time,
+            ValueKind::Boolean | ValueKind::Number | ValueKind::Text => return Some(staged.to_owned()),
+        };
+        let mut out = String::with_capacity(staged.len());
+        temporal::parse_default(kind, staged)?.write_for_database(kind, &mut out);
+        Some(out)
+    }
 }
 
 impl Contract {
@@ -118,6 +138,8 @@ impl Contract {
                 kind: match f.kind {
                     FieldType::Boolean { .. } => ValueKind::Boolean,
                     FieldType::Number(_) => ValueKind::Number,
+                    FieldType::Temporal(Kind::DateTime, _) => ValueKind::DateTime,
+                    FieldType::Temporal(Kind::Time, _) => ValueKind::Time,
                     _ => ValueKind::Text,
                 },
             })

@@ -93,6 +93,28 @@ impl Moment {
     }
 }
 
+impl Moment {
+    /// The value as a MySQL `DATE`, `TIME` or `DATETIME` column takes it. Those columns
+    /// keep no zone, and MariaDB refuses a literal that has one (`…Z`, `…+01:00`:
+    /// "Incorrect datetime value"), so a value with an offset is written as its UTC instant
+    /// (a time as its UTC time of day), one without as it reads. At most six fraction
+    /// digits, the columns' precision, cut rather than rounded, so that no value moves
+    /// into the next second (or day).
+    pub(crate) fn write_for_database(&self, kind: Kind, out: &mut String) {
+        let mut utc = Moment { offset: None, fraction_digits: self.fraction_digits.min(6), ..*self };
+        utc.nanos -= utc.nanos % 1_000;
+        if let Some(offset) = self.offset {
+            let instant = self.days() * 86_400 + i64::from(self.seconds) - i64::from(offset);
+            // The remainder of a division by 86 400 fits a u32.
+            utc.seconds = u32::try_from(instant.rem_euclid(86_400)).unwrap_or_default();
+            if kind != Kind::Time {
+                utc.date = Some(civil_from_days(instant.div_euclid(86_400)));
+            }
+        }
+        utc.write(kind, out);
+    }
+}
+
 /// `value` in decimal, zero-padded on the left to `width` digits (more if it needs them).
 fn push_padded(out: &mut String, value: u32, width: usize) {
     let mut buf = [b'0'; 10];
@@ -120,6 +142,21 @@ fn days_from_civil(y: i32, m: u8, d: u8) -> i64 {
     let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe
+}
+
+/// The date `days` after 0000-03-01: the inverse of [`days_from_civil`] (Hinnant's
+/// `civil_from_days`, counted from the same day).
+fn civil_from_days(days: i64) -> (i32, u8, u8) {
+    let era = days.div_euclid(146_097);
+    let doe = days - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    // Day and month are 1–31 and 1–12; the year is that of a parsed date, ± one day.
+    (i32::try_from(y).unwrap_or(i32::MAX), m as u8, d as u8)
 }
 
 fn valid_date(y: i32, m: u8, d: u8) -> bool {
@@ -452,6 +489,34 @@ mod tests {
         assert_eq!(Pattern::compile("%d %j").err().as_deref(), Some("strptime directive %j is not supported"));
         assert_eq!(Pattern::compile("%d %d").err().as_deref(), Some("strptime directive %d appears twice"));
         assert_eq!(Pattern::compile("%Y %").err().as_deref(), Some("ends with a lone %"));
+    }
+
+    #[test]
+    fn values_reach_the_database_as_their_utc_wall_clock() {
+        let db = |kind, s| {
+            let mut out = String::new();
+            parse_default(kind, s).expect("a value").write_for_database(kind, &mut out);
+            out
+        };
+        assert_eq!(db(Kind::DateTime, "2013-01-01T06:00:00Z"), "2013-01-01T06:00:00");
+        assert_eq!(db(Kind::DateTime, "2013-01-01T01:00:00-05:00"), "2013-01-01T06:00:00");
+        assert_eq!(db(Kind::DateTime, "2013-01-01T02:30:00+05:30"), "2012-12-31T21:00:00", "back a day, a year");
+        assert_eq!(db(Kind::DateTime, "2024-02-28T22:00:00-03:00"), "2024-02-29T01:00:00", "a leap day");
+        assert_eq!(db(Kind::DateTime, "2023-02-28T22:00:00-03:00"), "2023-03-01T01:00:00");
+        assert_eq!(
+            db(Kind::DateTime, "2013-01-01T09:00:00.1234567Z"),
+            "2013-01-01T09:00:00.123456",
+            "cut, not rounded"
+        );
+        assert_eq!(db(Kind::DateTime, "2013-01-01T09:00:00.999999999Z"), "2013-01-01T09:00:00.999999");
+        assert_eq!(db(Kind::DateTime, "2013-01-01T09:00:00.25"), "2013-01-01T09:00:00.25", "no zone: as it reads");
+        assert_eq!(db(Kind::Time, "23:30:00-01:00"), "00:30:00");
+        assert_eq!(db(Kind::Time, "00:30:00+01:00"), "23:30:00");
+        assert_eq!(db(Kind::Date, "2024-01-26"), "2024-01-26");
+        for days in [-800_000, -1, 0, 59, 60, 730_000, 738_000, 2_000_000] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days, "{days}: {y}-{m}-{d}");
+        }
     }
 
     #[test]

@@ -13,7 +13,17 @@ type Found = BTreeSet<(u64, String, String)>;
 
 /// The feeds checked: their descriptors use only the standard, and `zipster:thresholds`,
 /// which decides what becomes of a file, never a row's errors.
-const PLAIN_FEEDS: [&str; 1] = ["cities"];
+const PLAIN_FEEDS: [&str; 2] = ["cities", "weather"];
+
+/// Where the transform follows the written standard and frictionless does not, each one
+/// of feeds/README.md's deviations (its anchor): the case, the line, the field ("" for the
+/// row) and the error type that only Zipster reports. Each must still happen.
+const DEVIATIONS: [(&str, u64, &str, &str, &str); 3] = [
+    // A compound key with one null cell: frictionless keys it only when all are null.
+    ("weather-every-rule", 4, "", "primary-key", "primary-key-required"),
+    ("weather-every-rule", 9, "", "primary-key", "primary-key-required"),
+    ("weather-every-rule", 13, "", "primary-key", "primary-key-required"),
+];
 
 fn ours(feed: &str, input: &[u8]) -> Found {
     let contract = &zipster_core::feeds::builtin(feed).expect("the feed").contract;
@@ -98,6 +108,15 @@ fn every_plain_feeds_cases_match_frictionless() {
                 (e["rowNumber"].as_u64().unwrap_or(1), e["fieldName"].as_str().unwrap_or_default().to_owned(), kind)
             })
             .collect();
+        let mut ours = ours.clone();
+        for (_, line, field, kind, readme) in DEVIATIONS.iter().filter(|d| d.0 == name) {
+            let error = (*line, (*field).to_owned(), (*kind).to_owned());
+            assert!(
+                ours.remove(&error) && !theirs.contains(&error),
+                "{name}: the deviation #{readme} ({error:?}, Zipster's only) no longer happens: drop it here"
+            );
+        }
+        let ours = &ours;
         if &theirs != ours {
             failures.push(format!(
                 "{name}: frictionless only {:?}; zipster only {:?}",
@@ -105,7 +124,7 @@ fn every_plain_feeds_cases_match_frictionless() {
                 ours.difference(&theirs).collect::<Vec<_>>()
             ));
         }
-        assert!(!theirs.is_empty() || name.ends_with("good"), "{name}: a case with errors to compare");
+        assert!(!theirs.is_empty() || name.contains("good"), "{name}: a case with errors to compare");
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -42,6 +42,11 @@ fn city_cases() {
     golden_cases("cities", 3);
 }
 
+#[test]
+fn weather_cases() {
+    golden_cases("weather", 4);
+}
+
 fn golden_cases(feed: &str, at_least: usize) {
     let contract = &zipster_core::feeds::builtin(feed).expect("the feed").contract;
     let bless = std::env::var_os("ZIPSTER_BLESS").is_some();

@@ -91,3 +91,31 @@ fn every_city_of_the_real_cities_data_is_accepted_and_normalized() {
     assert_eq!(no_admin, 25, "optional fields stay empty");
     assert!(non_ascii > 7_000, "names in every script pass through: {non_ascii}");
 }
+
+#[test]
+fn every_hour_of_the_real_weather_data_but_one_impossible_wind_is_accepted() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/weather/weather.csv");
+    let input = std::fs::read(path).expect("testdata/weather/weather.csv");
+    let contract = &zipster_core::feeds::builtin("weather").expect("the weather feed").contract;
+    let (mut accepted, mut rejects) = (Vec::new(), Vec::new());
+    let summary = transform(contract, &input[..], &mut accepted, &mut rejects, &Limits::default()).expect("staged");
+    assert_eq!((summary.lines_read, summary.accepted, summary.rejected, summary.blank), (26_116, 26_114, 1, 0));
+    let reject: serde_json::Value = serde_json::from_slice(&rejects).expect("one JSON line");
+    assert_eq!(reject["line"], 1011);
+    assert_eq!(reject["errors"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        (&reject["errors"][0]["field"], &reject["errors"][0]["type"], &reject["errors"][0]["value"]),
+        (&"wind_speed".into(), &"constraint-error".into(), &"1048.36058".into())
+    );
+    let mut rows = csv::Reader::from_reader(&accepted[..]);
+    let (mut no_gust, mut repeated_hour) = (0, 0);
+    for row in rows.records() {
+        let row = row.expect("valid CSV");
+        assert_eq!(row.len(), 15);
+        assert!(row[14].ends_with('Z') && row[14].len() == 20, "a UTC datetime in the default form: {:?}", &row[14]);
+        no_gust += usize::from(row[10].is_empty());
+        repeated_hour += usize::from(&row[1] == "2013" && &row[2] == "11" && &row[3] == "3" && &row[4] == "1");
+    }
+    assert_eq!(no_gust, 20_778 - 1, "NA is a missing value, an empty cell staged (the rejected hour had none)");
+    assert_eq!(repeated_hour, 6, "the hour daylight saving time repeats, twice at each airport");
+}

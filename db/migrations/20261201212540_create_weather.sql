@@ -1,0 +1,25 @@
+-- The weather feed's table, as feeds/weather/schema.json declares it (written by
+-- `cargo xtask feed migration weather`; `cargo xtask feed check` checks they agree).
+CREATE TABLE WEATHER (
+    ORIGIN VARCHAR(3) NOT NULL,
+    YEAR YEAR NOT NULL,
+    MONTH TINYINT UNSIGNED NOT NULL,
+    DAY TINYINT UNSIGNED NOT NULL,
+    HOUR TINYINT UNSIGNED NOT NULL,
+    TEMP DOUBLE NULL,
+    DEWP DOUBLE NULL,
+    HUMID DOUBLE NULL,
+    WIND_DIR SMALLINT UNSIGNED NULL,
+    WIND_SPEED DOUBLE NULL,
+    WIND_GUST DOUBLE NULL,
+    PRECIP DOUBLE NULL,
+    PRESSURE DOUBLE NULL,
+    VISIB DOUBLE NULL,
+    TIME_HOUR DATETIME(6) NOT NULL,
+    _LOAD_ID BIGINT UNSIGNED NULL,
+    PRIMARY KEY (ORIGIN, TIME_HOUR),
+    FOREIGN KEY (_LOAD_ID) REFERENCES LOADED_OBJECTS (ID)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+
+-- The load's rights on it, as its strategy needs them.
+GRANT SELECT, INSERT, UPDATE ON WEATHER TO zipster_loader;
