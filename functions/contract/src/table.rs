@@ -13,8 +13,10 @@
 //! | `integer` | the smallest of `TINYINT`…`BIGINT` (`UNSIGNED` when `minimum` ≥ 0) that holds both bounds; `BIGINT` without them |
 //! | `number` with `zipster:decimals` d and both bounds | `DECIMAL(p, d)`, p the bounds' integer digits + d |
 //! | other `number` | `DOUBLE` |
-//! | `boolean`, `date`, `time`, `year` | `BOOLEAN`, `DATE`, `TIME`, `YEAR` |
-//! | `datetime` | `DATETIME(6)` |
+//! | `boolean`, `date` | `BOOLEAN`, `DATE` |
+//! | `time`, `datetime` | `TIME(6)`, `DATETIME(6)` (to the microsecond, the most MySQL keeps) |
+//! | `year` with bounds within 1901–2155 | `YEAR` (which holds no other year) |
+//! | other `year` | `SMALLINT UNSIGNED` |
 //!
 //! Names: `zipster:table` (else the feed's name, upper-case) and `zipster:column` (else
 //! the field's name, upper-case); `zipster:sqlType` replaces a column's mapped type where
@@ -265,9 +267,23 @@ fn sql_type(f: &Field) -> String {
         },
         FieldType::Boolean { .. } => "BOOLEAN".to_owned(),
         FieldType::Temporal(Kind::Date, _) => "DATE".to_owned(),
-        FieldType::Temporal(Kind::Time, _) => "TIME".to_owned(),
+        FieldType::Temporal(Kind::Time, _) => "TIME(6)".to_owned(),
         FieldType::Temporal(Kind::DateTime, _) => "DATETIME(6)".to_owned(),
-        FieldType::Year => "YEAR".to_owned(),
+        FieldType::Year => {
+            let year = |kinds: [BoundKind; 2]| {
+                checks.iter().find_map(|c| match c {
+                    Check::Bound(k, Bound::Year(y), _) if kinds.contains(k) => Some(*y),
+                    _ => None,
+                })
+            };
+            let min = year([BoundKind::Minimum, BoundKind::ExclusiveMinimum]);
+            let max = year([BoundKind::Maximum, BoundKind::ExclusiveMaximum]);
+            // MySQL's YEAR refuses 1900 and 2156; a year the contract lets past them is a number.
+            match (min, max) {
+                (Some(min), Some(max)) if min >= 1901 && max <= 2155 => "YEAR".to_owned(),
+                _ => "SMALLINT UNSIGNED".to_owned(),
+            }
+        }
         FieldType::Any => "TEXT".to_owned(),
     }
 }
@@ -341,7 +357,9 @@ mod tests {
                {"name": "ok", "type": "boolean"},
                {"name": "day", "type": "date"},
                {"name": "at", "type": "datetime"},
-               {"name": "year", "type": "year"}"#,
+               {"name": "alarm", "type": "time"},
+               {"name": "year", "type": "year"},
+               {"name": "season", "type": "year", "constraints": {"minimum": 1990, "exclusiveMaximum": 2100}}"#,
         );
         let types: Vec<(&str, &str, bool)> =
             t.columns.iter().map(|c| (c.name.as_str(), c.sql_type.as_str(), c.nullable)).collect();
@@ -360,14 +378,25 @@ mod tests {
                 ("OK", "BOOLEAN", true),
                 ("DAY", "DATE", true),
                 ("AT", "DATETIME(6)", true),
-                ("YEAR", "YEAR", true),
+                ("ALARM", "TIME(6)", true),
+                ("YEAR", "SMALLINT UNSIGNED", true),
+                ("SEASON", "YEAR", true),
             ]
         );
         assert_eq!(t.name, "ORDERS");
         let kind = |name: &str| t.columns.iter().find(|c| c.name == name).map(|c| c.kind);
         assert_eq!(
-            [kind("OK"), kind("PRICE"), kind("ID"), kind("DAY"), kind("TEXT")],
-            [ValueKind::Boolean, ValueKind::Number, ValueKind::Number, ValueKind::Text, ValueKind::Text].map(Some)
+            [kind("OK"), kind("PRICE"), kind("ID"), kind("DAY"), kind("AT"), kind("ALARM"), kind("TEXT")],
+            [
+                ValueKind::Boolean,
+                ValueKind::Number,
+                ValueKind::Number,
+                ValueKind::Text,
+                ValueKind::DateTime,
+                ValueKind::Time,
+                ValueKind::Text
+            ]
+            .map(Some)
         );
         let odd = table(r#"{"name": "1st name; DROP"}, {"name": "naïve"}"#);
         let names: Vec<&str> = odd.columns.iter().map(|c| c.name.as_str()).collect();

@@ -2,7 +2,7 @@
 -- `cargo xtask feed migration weather`; `cargo xtask feed check` checks they agree).
 CREATE TABLE WEATHER (
     ORIGIN VARCHAR(3) NOT NULL,
-    YEAR YEAR NOT NULL,
+    YEAR SMALLINT UNSIGNED NOT NULL,
     MONTH TINYINT UNSIGNED NOT NULL,
     DAY TINYINT UNSIGNED NOT NULL,
     HOUR TINYINT UNSIGNED NOT NULL,
