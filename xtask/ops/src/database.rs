@@ -69,8 +69,11 @@ const TARGET_RATIO: f64 = 1.5;
 const TARGET_RADIUS: Duration = Duration::from_millis(5);
 
 /// The feeds `bench load` loads, each with its real data (from the project root).
-const BENCH_FEEDS: [(&str, &str); 2] =
-    [("zipcodes", "db/seed/zipcodes.csv"), ("cities", "testdata/cities/cities15000.csv")];
+const BENCH_FEEDS: [(&str, &str); 3] = [
+    ("zipcodes", "db/seed/zipcodes.csv"),
+    ("cities", "testdata/cities/cities15000.csv"),
+    ("weather", "testdata/weather/weather.csv"),
+];
 
 /// `bench load`.
 pub async fn bench_load(args: &LoadBenchArgs) -> Result<()> {
@@ -210,6 +213,21 @@ fn load_data_infile(options: &MySqlConnectOptions, csv: &Path, table: &Table, in
         match (c.kind, c.nullable) {
             (ValueKind::Boolean, false) => set.push(format!("{} = ({cell} = 'true')", c.name)),
             (ValueKind::Boolean, true) => set.push(format!("{} = IF({cell} = '', NULL, {cell} = 'true')", c.name)),
+            // The server's own reading of a zone (CONVERT_TZ from the value's offset to UTC),
+            // so the two tables' comparison also checks the load's conversion.
+            (ValueKind::DateTime | ValueKind::Time, _) => {
+                let zoned = format!("{cell} REGEXP '[+-][0-9]{{2}}:[0-9]{{2}}$'");
+                let value = format!(
+                    "IF({cell} LIKE '%Z', LEFT({cell}, CHAR_LENGTH({cell}) - 1), \
+                     IF({zoned}, LEFT({cell}, CHAR_LENGTH({cell}) - 6), {cell}))"
+                );
+                let offset = format!("IF({zoned}, RIGHT({cell}, 6), '+00:00')");
+                let utc = match c.kind {
+                    ValueKind::Time => format!("TIME(CONVERT_TZ(CONCAT('2000-01-01 ', {value}), {offset}, '+00:00'))"),
+                    _ => format!("CONVERT_TZ({value}, {offset}, '+00:00')"),
+                };
+                set.push(format!("{} = IF({cell} = '', NULL, {utc})", c.name));
+            }
             (_, true) => set.push(format!("{} = NULLIF({cell}, '')", c.name)),
             (_, false) => {
                 read.push(c.name.clone());
