@@ -12,6 +12,9 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 
 /// The largest chunk the arena allocates (a longer entry gets a chunk of its own size).
 const MAX_CHUNK: usize = 1 << 20;
+/// Out-of-order keys below which the run is kept whatever its length: a few keys out of
+/// place (a correction appended to a sorted export) do not cost the run.
+const MIN_UNORDERED: usize = 1024;
 /// The first chunk: a file with few keys does not pay for a large one.
 const FIRST_CHUNK: usize = 4 * 1024;
 /// Where an entry starts: its chunk in the high bits, its offset in the low ones.
@@ -26,8 +29,14 @@ pub(crate) struct KeySet {
     /// after one comparison, with no hashing and no random access, and one below it is
     /// looked for by binary search. 8 bytes a key.
     run: Vec<u64>,
-    /// The other keys' entries.
+    /// The other keys' entries (all of them once the run is given up).
     table: HashTable<Slot>,
+    /// Whether the run is still in use: a file far from its key's order (sorted by another
+    /// column, or by the key's fields the other way round) gives it up once its
+    /// out-of-order keys are an eighth of the run's, and moves the run into the table, so
+    /// that each key then costs one hash probe instead of a binary search of the run
+    /// (random reads of the arena) and then a probe.
+    ordered: bool,
     /// foldhash with a random seed per set: several times faster than SipHash on keys of
     /// a few bytes, and the seed keeps a crafted file from choosing colliding keys.
     hasher: DefaultHashBuilder,
@@ -56,12 +65,21 @@ fn spread(hash: u32) -> u64 {
 
 impl KeySet {
     pub(crate) fn new() -> KeySet {
-        KeySet { chunks: Vec::new(), run: Vec::new(), table: HashTable::new(), hasher: DefaultHashBuilder::default() }
+        KeySet {
+            chunks: Vec::new(),
+            run: Vec::new(),
+            table: HashTable::new(),
+            ordered: true,
+            hasher: DefaultHashBuilder::default(),
+        }
     }
 
     /// The line `key` was first seen on; `None`, recording it as seen on `line`, when it
     /// is new.
     pub(crate) fn first_or_insert(&mut self, key: &[u8], line: u64) -> Option<u64> {
+        if !self.ordered {
+            return self.table_first_or_insert(key, line);
+        }
         let above_run = self.run.last().is_none_or(|&last| key > read_entry(&self.chunks, last).0);
         if above_run {
             // Above every key of the run: new unless the table has it.
@@ -76,7 +94,23 @@ impl KeySet {
         if let Ok(i) = self.run.binary_search_by(|&at| read_entry(chunks, at).0.cmp(key)) {
             return Some(read_entry(chunks, self.run[i]).1);
         }
-        self.table_first_or_insert(key, line)
+        let found = self.table_first_or_insert(key, line);
+        if self.table.len() >= MIN_UNORDERED && self.table.len() * 8 >= self.run.len() {
+            self.give_up_the_run();
+        }
+        found
+    }
+
+    /// Moves the run's entries into the table, once, and takes every key there from now on.
+    fn give_up_the_run(&mut self) {
+        self.ordered = false;
+        self.table.reserve(self.run.len(), |s| spread(s.hash));
+        for at in std::mem::take(&mut self.run) {
+            let hash = self.hasher.hash_one(read_entry(&self.chunks, at).0) as u32;
+            // Run and table never share a key, so each goes in as it is.
+            self.table
+                .insert_unique(spread(hash), Slot { at: [(at >> 32) as u32, at as u32], hash }, |s| spread(s.hash));
+        }
     }
 
     fn find_in_table(&self, key: &[u8]) -> Option<u64> {
@@ -232,6 +266,32 @@ mod tests {
         }
         let per_key = set.heap_bytes() as f64 / n as f64;
         assert!(per_key < 32.0, "{per_key:.1} bytes per key");
+    }
+
+    #[test]
+    fn a_file_far_from_its_keys_order_gives_up_the_run_and_stays_exact() {
+        let mut set = KeySet::new();
+        // Sorted by time, keyed by (place, time): every third key is below the last.
+        let key = |i: u64| format!("{}{:08}", ["EWR", "JFK", "LGA"][(i % 3) as usize], i / 3).into_bytes();
+        let n = 30_000;
+        for i in 0..n {
+            assert_eq!(set.first_or_insert(&key(i), i + 2), None, "{i}");
+        }
+        assert!(!set.ordered && set.run.is_empty(), "the run was given up");
+        assert_eq!(set.table.len() as u64, n, "every key moved to the table");
+        for i in (0..n).step_by(5) {
+            assert_eq!(set.first_or_insert(&key(i), 0), Some(i + 2), "{i}");
+        }
+        // A sorted file with a few corrections appended keeps its run.
+        let mut set = KeySet::new();
+        for i in 0..n {
+            set.first_or_insert(format!("F{i:09}").as_bytes(), i + 2);
+        }
+        for i in (0..n).step_by(100) {
+            assert_eq!(set.first_or_insert(format!("F{i:09}").as_bytes(), 0), Some(i + 2));
+            assert_eq!(set.first_or_insert(format!("E{i:09}").as_bytes(), 0), None);
+        }
+        assert!(set.ordered && set.run.len() as u64 == n, "{} out of order", set.table.len());
     }
 
     #[test]
