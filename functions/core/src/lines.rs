@@ -146,6 +146,9 @@ pub struct FieldSplitter {
     unquoted: Vec<u8>,
     ends: Vec<usize>,
     quoted: bool,
+    /// Whether the unquoted record last split holds a `\r` (found in the same pass as its
+    /// commas, so that a writer copying it as it is needs no second scan).
+    cr: bool,
     core: csv_core::Reader,
 }
 
@@ -156,6 +159,7 @@ impl Default for FieldSplitter {
             unquoted: Vec::new(),
             ends: Vec::new(),
             quoted: false,
+            cr: false,
             // Not `Reader::default()`: that one has no compiled DFA and reads nothing.
             core: csv_core::Reader::new(),
         }
@@ -178,10 +182,13 @@ impl FieldSplitter {
             // short, so memchr would restart its search every few bytes, and a byte loop
             // takes a branch per byte.
             let mut start = 0;
+            let mut cr = 0;
             let mut chunks = record.chunks_exact(8);
             for (k, chunk) in chunks.by_ref().enumerate() {
                 let Ok(bytes) = <[u8; 8]>::try_from(chunk) else { continue };
-                let mut commas = byte_mask(u64::from_le_bytes(bytes), b',');
+                let word = u64::from_le_bytes(bytes);
+                cr |= byte_mask(word, b'\r');
+                let mut commas = byte_mask(word, b',');
                 while commas != 0 {
                     let i = 8 * k + (commas.trailing_zeros() / 8) as usize;
                     self.ranges.push((start, i));
@@ -195,10 +202,13 @@ impl FieldSplitter {
                     self.ranges.push((start, tail + i));
                     start = tail + i + 1;
                 }
+                cr |= u64::from(*b == b'\r');
             }
             self.ranges.push((start, record.len()));
+            self.cr = cr != 0;
             return;
         }
+        self.cr = memchr::memchr(b'\r', record).is_some();
         self.core.reset();
         self.unquoted.clear();
         self.unquoted.resize(record.len() + 1, 0);
@@ -233,6 +243,12 @@ impl FieldSplitter {
 
     pub fn len(&self) -> usize {
         self.ranges.len()
+    }
+
+    /// Whether the record last split holds a `\r` (inside a field: the terminator is not
+    /// part of a record).
+    pub fn has_cr(&self) -> bool {
+        self.cr
     }
 
     /// The bytes the fields of the record last split live in, as text when they are
@@ -335,6 +351,10 @@ mod tests {
                 let mut s = FieldSplitter::default();
                 s.split(&record);
                 assert_eq!((s.len(), s.range(0), s.range(1)), (2, (0, comma), (comma + 1, len)), "{len} {comma}");
+                assert!(!s.has_cr());
+                record[comma] = b'\r';
+                s.split(&record);
+                assert!(s.has_cr(), "{len} {comma}");
             }
         }
         assert_eq!(fields(",,,,,,,,,"), vec![""; 10]);

@@ -342,7 +342,7 @@ impl<A: Write, J: Write> Rows<A, J> {
             // all of them) has each copied as it is.
             if let Some(row) = self.record.row()
                 && !quoted
-                && memchr::memchr(b'\r', raw).is_none()
+                && !self.splitter.has_cr()
             {
                 self.out.extend_from_slice(row);
             } else if self.record.row().is_none() && !any_needs_quotes(self.record.text().as_bytes()) {
