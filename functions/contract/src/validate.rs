@@ -3,9 +3,10 @@
 
 use crate::extension::RaggedRows;
 use crate::keys::{self, KeySet};
-use crate::number::{self, Head};
+use crate::matcher::Matcher;
+use crate::number::{self, Decimal, Head, NumberFormat};
 use crate::schema::{
-    Bound, BoundKind, Check, Contract, EnumValues, Field, FieldType, FieldsMatch, StringFormat, read_moment,
+    Bound, BoundKind, Check, Contract, EnumValues, Field, FieldType, FieldsMatch, StringFormat, StringSet, read_moment,
 };
 use crate::temporal::{self, Moment};
 
@@ -363,6 +364,133 @@ pub struct Validator<'c> {
     scratch: Vec<u8>,
     /// Whether records' values are written as their row ([`Record::row`]).
     joined: bool,
+    /// The fields' cells as the common case reads them ([`Plan`]), when every field's
+    /// type and constraints have one.
+    plans: Option<Vec<Plan<'c>>>,
+}
+
+/// How a header column's cell is read in the common case, compiled once per file from its
+/// field: one match arm per type with its checks laid out, no list of checks to walk and
+/// no error to build. A record every cell of which reads so is valid but for its keys
+/// (nearly every record); any other (a null, a value that breaks a check, a ragged record,
+/// a cell that is not text) is read again from the start by the general path, which says
+/// why, so that what is accepted and reported is the general path's alone.
+struct Plan<'c> {
+    /// The 0-based column of the header, and the field it carries.
+    column: usize,
+    field: usize,
+    /// Whether a `,` goes before the value ([`Record::row`]).
+    separator: bool,
+    keyed: bool,
+    missing: Missing<'c>,
+    lexical: Option<&'c Matcher>,
+    read: Read<'c>,
+}
+
+/// The field's missing values, the test every cell takes first.
+enum Missing<'c> {
+    None,
+    /// Only the empty string (the default).
+    Empty,
+    Listed(&'c [String]),
+}
+
+enum Read<'c> {
+    /// `string` (or `any`): the cell is the value, then padded.
+    Text {
+        format: StringFormat,
+        /// `minLength` (0 when none), as characters and as the bytes that many characters
+        /// take at most.
+        min: usize,
+        min_bytes: usize,
+        /// `maxLength` (`usize::MAX` when none).
+        max: usize,
+        pattern: Option<&'c Matcher>,
+        set: Option<&'c StringSet>,
+        pad: Option<(usize, char)>,
+    },
+    Number {
+        format: &'c NumberFormat,
+        bounds: Vec<(BoundKind, &'c Decimal)>,
+        decimals: Option<u32>,
+    },
+    Boolean {
+        true_values: &'c [String],
+        false_values: &'c [String],
+    },
+}
+
+impl<'c> Plan<'c> {
+    /// The plan of field `f` at `column`; `None` for a type or a constraint only the
+    /// general path reads (dates, years, an enum of numbers, a check no value of the type
+    /// can meet).
+    fn new(contract: &'c Contract, column: usize, f: usize, joined: bool, keyed: bool) -> Option<Plan<'c>> {
+        let field = &contract.fields[f];
+        let checks = &field.constraints.checks;
+        let pad = field.ext.pad_start;
+        let read = match &field.kind {
+            FieldType::String(_) | FieldType::Any => {
+                let format = match &field.kind {
+                    FieldType::String(format) => *format,
+                    _ => StringFormat::Default,
+                };
+                let (mut min, mut max, mut pattern, mut set) = (None, None, None, None);
+                for c in checks {
+                    let taken = match c {
+                        Check::MinLength(n) => min.replace(*n).is_some(),
+                        Check::MaxLength(n) => max.replace(*n).is_some(),
+                        Check::Pattern(m, _) => pattern.replace(m).is_some(),
+                        Check::Enum(EnumValues::Strings(values), _) => set.replace(values).is_some(),
+                        // A bound or an enum of another type: no text meets it.
+                        _ => true,
+                    };
+                    if taken {
+                        return None;
+                    }
+                }
+                let min = min.unwrap_or(0);
+                Read::Text {
+                    format,
+                    min,
+                    min_bytes: min.saturating_mul(4),
+                    max: max.unwrap_or(usize::MAX),
+                    pattern,
+                    set,
+                    pad,
+                }
+            }
+            FieldType::Number(format) if pad.is_none() => {
+                let mut bounds = Vec::new();
+                for c in checks {
+                    match c {
+                        Check::Bound(kind, Bound::Number(bound), _) => bounds.push((*kind, bound)),
+                        // Length and pattern checks are met by any number.
+                        Check::MinLength(_) | Check::MaxLength(_) | Check::Pattern(..) => {}
+                        _ => return None,
+                    }
+                }
+                Read::Number { format, bounds, decimals: field.ext.decimals }
+            }
+            FieldType::Boolean { true_values, false_values } if pad.is_none() && checks.is_empty() => {
+                Read::Boolean { true_values, false_values }
+            }
+            _ => return None,
+        };
+        let missing = match field.missing_values.as_slice() {
+            [] => Missing::None,
+            [only] if only.is_empty() => Missing::Empty,
+            listed => Missing::Listed(listed),
+        };
+        Some(Plan {
+            column,
+            field: f,
+            separator: joined && f > 0,
+            keyed,
+            missing,
+            lexical: field.ext.lexical.as_ref().map(|(matcher, _)| matcher),
+            read,
+        })
+    }
 }
 
 /// A cell read as its field's type.
@@ -392,18 +520,30 @@ impl<'c> Validator<'c> {
                 .fields
                 .iter()
                 .all(|f| f.ext.pad_start.is_none_or(|(_, c)| !matches!(c, ',' | '"' | '\n' | '\r')));
+        let keyed: Vec<bool> = (0..contract.fields.len())
+            .map(|f| contract.fields[f].constraints.unique || contract.primary_key.contains(&f))
+            .collect();
+        let plans: Option<Vec<Plan<'c>>> = header
+            .columns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| match c {
+                Column::Field(f) => Some(Plan::new(contract, i, *f, joined, keyed[*f])),
+                Column::Unread => None,
+            })
+            .collect();
         Validator {
             joined,
             contract,
             header,
             unique,
             primary: KeySet::new(),
-            keyed: (0..contract.fields.len())
-                .map(|f| contract.fields[f].constraints.unique || contract.primary_key.contains(&f))
-                .collect(),
+            keyed,
             keys: vec![(false, Vec::new()); contract.fields.len()],
             digits: Vec::new(),
             scratch: Vec::new(),
+            // A record of no field would pass for valid whatever its cells: not planned.
+            plans: plans.filter(|p| !p.is_empty()),
         }
     }
 
@@ -434,6 +574,21 @@ impl<'c> Validator<'c> {
             key.0 = false;
         }
         let columns = self.header.columns.len();
+        if count == columns
+            && not_text.is_empty()
+            && let Some(plans) = &self.plans
+        {
+            if planned(plans, &cell, &mut self.digits, &mut self.keys, out) {
+                // Every value is there (no null for `requiredUnless`), none broke a check.
+                self.integrity(line, out);
+                return;
+            }
+            out.text.clear();
+            out.values.fill(None);
+            for key in &mut self.keys {
+                key.0 = false;
+            }
+        }
         if count != columns && count > 0 && self.contract.ext.ragged_rows == RaggedRows::OneError {
             let s = |n: usize| if n == 1 { "" } else { "s" };
             out.errors.push(Error {
@@ -647,6 +802,103 @@ impl<'c> Validator<'c> {
     }
 }
 
+/// Reads a record's cells by their [`Plan`]s, writing its values and keys as the general
+/// path would; `false` as soon as a cell is not of the common case (then what was written
+/// is to be discarded).
+#[inline]
+fn planned<'a>(
+    plans: &[Plan<'_>],
+    cell: &impl Fn(usize) -> &'a str,
+    digits: &mut Vec<u8>,
+    keys: &mut [(bool, Vec<u8>)],
+    out: &mut Record,
+) -> bool {
+    for plan in plans {
+        let cell = cell(plan.column);
+        if plan.separator {
+            out.text.push(',');
+        }
+        let null = match plan.missing {
+            Missing::None => false,
+            Missing::Empty => cell.is_empty(),
+            Missing::Listed(values) => values.iter().any(|m| m == cell),
+        };
+        if null || plan.lexical.is_some_and(|m| !m.is_match(cell)) {
+            return false;
+        }
+        let start = out.text.len();
+        let text = &mut out.text;
+        let logical = match &plan.read {
+            Read::Text { format, min, min_bytes, max, pattern, set, pad } => {
+                let format_ok = match format {
+                    StringFormat::Default => true,
+                    StringFormat::Email => is_email(cell),
+                    StringFormat::Uri => is_uri(cell),
+                    StringFormat::Uuid => is_uuid(cell),
+                };
+                // As `satisfies` measures lengths: the byte length decides most alone.
+                let ok = format_ok
+                    && (cell.len() >= *min_bytes || cell.chars().count() >= *min)
+                    && (cell.len() <= *max || cell.chars().count() <= *max)
+                    && pattern.is_none_or(|m| m.is_match(cell))
+                    && set.is_none_or(|s| s.contains(cell));
+                if !ok {
+                    return false;
+                }
+                text.push_str(cell);
+                if let Some((length, with)) = *pad {
+                    pad_start(text, start, length, with);
+                }
+                Logical::Text(cell)
+            }
+            Read::Number { format, bounds, decimals } => {
+                let Some((head, written)) = number::parse_cell(cell, format, digits) else {
+                    return false;
+                };
+                if !bounds.iter().all(|(kind, bound)| meets(*kind, number::compare(head, digits, bound))) {
+                    return false;
+                }
+                match decimals {
+                    None if written.is_canonical(head) => text.push_str(cell),
+                    None => number::write_canonical(head, digits, text),
+                    Some(d) if written.is_fixed(head, *d) => text.push_str(cell),
+                    Some(d) => {
+                        if !number::write_fixed(head, digits, *d, text) {
+                            return false;
+                        }
+                    }
+                }
+                Logical::Number(head, written)
+            }
+            Read::Boolean { true_values, false_values } => {
+                let value = if true_values.iter().any(|t| t == cell) {
+                    true
+                } else if false_values.iter().any(|f| f == cell) {
+                    false
+                } else {
+                    return false;
+                };
+                text.push_str(if value { "true" } else { "false" });
+                Logical::Bool(value)
+            }
+        };
+        out.values[plan.field] = Some((start, out.text.len()));
+        if plan.keyed {
+            let key = &mut keys[plan.field];
+            key.0 = true;
+            match logical {
+                // The normalized text (a padded code is one value however written).
+                Logical::Text(_) => {
+                    key.1.clear();
+                    key.1.extend_from_slice(&out.text.as_bytes()[start..]);
+                }
+                _ => key_of(&logical, digits, &mut key.1),
+            }
+        }
+    }
+    true
+}
+
 /// Reads a cell as its field's type, writing the normalized text; `None`: not of the type.
 #[inline]
 fn read<'a>(field: &Field, cell: &'a str, out: &mut String, digits: &mut Vec<u8>) -> Option<Logical<'a>> {
@@ -750,10 +1002,7 @@ fn normalize(
     text: &mut String,
 ) -> Result<(), Error> {
     if let Some((length, with)) = field.ext.pad_start {
-        let have = text[start..].chars().count();
-        if have < length {
-            text.insert_str(start, &with.to_string().repeat(length - have));
-        }
+        pad_start(text, start, length, with);
     }
     if let (Some(decimals), Logical::Number(head, written)) = (field.ext.decimals, value)
         && !(if written.is_fixed(*head, decimals) {
@@ -776,6 +1025,16 @@ fn normalize(
     Ok(())
 }
 
+/// `zipster:padStart`: the value written to `text` from `start`, `with` before it up to
+/// `length` characters.
+#[inline]
+fn pad_start(text: &mut String, start: usize, length: usize, with: char) {
+    let have = text[start..].chars().count();
+    if have < length {
+        text.insert_str(start, &with.to_string().repeat(length - have));
+    }
+}
+
 /// Every constraint of the field the value breaks, in the spec's order.
 #[inline]
 fn check(field: &Field, column: usize, cell: &str, value: &Logical<'_>, digits: &[u8], errors: &mut Vec<Error>) {
@@ -792,22 +1051,13 @@ fn check(field: &Field, column: usize, cell: &str, value: &Logical<'_>, digits: 
 /// met, except a bound or an enum, which nothing of another type meets.
 #[inline]
 fn satisfies(c: &Check, value: &Logical<'_>, digits: &[u8]) -> bool {
-    use std::cmp::Ordering::{Equal, Greater, Less};
+    use std::cmp::Ordering::Equal;
     match (c, value) {
         // A character is one to four bytes: the byte length decides most lengths alone.
         (Check::MinLength(min), Logical::Text(s)) => s.len() >= min.saturating_mul(4) || s.chars().count() >= *min,
         (Check::MaxLength(max), Logical::Text(s)) => s.len() <= *max || s.chars().count() <= *max,
         (Check::Pattern(matcher, _), Logical::Text(s)) => matcher.is_match(s),
-        (Check::Bound(kind, bound, _), _) => {
-            // No order (NaN) satisfies no bound.
-            let order = bound_order(value, bound, digits);
-            match kind {
-                BoundKind::Minimum => order.is_some_and(|o| o != Less),
-                BoundKind::Maximum => order.is_some_and(|o| o != Greater),
-                BoundKind::ExclusiveMinimum => order == Some(Greater),
-                BoundKind::ExclusiveMaximum => order == Some(Less),
-            }
-        }
+        (Check::Bound(kind, bound, _), _) => meets(*kind, bound_order(value, bound, digits)),
         (Check::Enum(values, _), _) => match (values, value) {
             (EnumValues::Strings(set), Logical::Text(s)) => set.contains(s),
             (EnumValues::Numbers(list), Logical::Number(h, _)) => {
@@ -819,6 +1069,18 @@ fn satisfies(c: &Check, value: &Logical<'_>, digits: &[u8]) -> bool {
             _ => false,
         },
         _ => true,
+    }
+}
+
+/// Whether a value in `order` to a bound meets it; no order (NaN) meets no bound.
+#[inline]
+fn meets(kind: BoundKind, order: Option<std::cmp::Ordering>) -> bool {
+    use std::cmp::Ordering::{Greater, Less};
+    match kind {
+        BoundKind::Minimum => order.is_some_and(|o| o != Less),
+        BoundKind::Maximum => order.is_some_and(|o| o != Greater),
+        BoundKind::ExclusiveMinimum => order == Some(Greater),
+        BoundKind::ExclusiveMaximum => order == Some(Less),
     }
 }
 
@@ -921,4 +1183,106 @@ fn is_uuid(s: &str) -> bool {
         && b.iter()
             .enumerate()
             .all(|(i, c)| if [8, 13, 18, 23].contains(&i) { *c == b'-' } else { c.is_ascii_hexdigit() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Every kind of field a [`Plan`] reads, with every check and normalization it lays out.
+    const DESCRIPTOR: &str = r#"{"primaryKey": "id", "fields": [
+        {"name": "id", "type": "integer", "constraints": {"minimum": 1}},
+        {"name": "code", "type": "string", "constraints": {"pattern": "[0-9]{1,5}", "minLength": 2},
+         "zipster:padStart": {"length": 5, "with": "0"}},
+        {"name": "kind", "type": "string", "constraints": {"enum": ["A", "BB", "é"], "maxLength": 1}},
+        {"name": "lat", "type": "number", "missingValues": ["NA"],
+         "constraints": {"minimum": -90, "exclusiveMaximum": 90},
+         "zipster:lexicalPattern": "-?[0-9]{1,3}(\\.[0-9]{0,2})?", "zipster:decimals": 2,
+         "zipster:requiredUnless": {"field": "kind", "in": ["A"]}},
+        {"name": "x", "type": "number", "constraints": {"unique": true, "maximum": 500}},
+        {"name": "flag", "type": "boolean", "trueValues": ["TRUE", "y"], "falseValues": ["FALSE"],
+         "constraints": {"required": true}},
+        {"name": "free"},
+        {"name": "mail", "type": "string", "format": "email"}
+    ]}"#;
+
+    fn cell() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            Just("NA".to_owned()),
+            "[0-9]{1,4}",
+            "-?0?[0-9]{1,3}\\.[0-9]{0,3}",
+            "[0-9]{1,2}[eE][0-9]",
+            Just("A".to_owned()),
+            Just("BB".to_owned()),
+            Just("é".to_owned()),
+            Just("TRUE".to_owned()),
+            Just("y".to_owned()),
+            Just("FALSE".to_owned()),
+            Just("a@b.co".to_owned()),
+            "[a-z0-9.,é ]{0,5}",
+        ]
+    }
+
+    /// A record that is mostly valid (each column's own kind of cell), now and then with a
+    /// cell of any column's kind, a cell fewer or one more.
+    fn record() -> impl Strategy<Value = Vec<String>> {
+        let columns = (
+            "[1-9][0-9]{1,5}",
+            "[0-9]{2,5}",
+            "A|é",
+            "-?[0-9]{1,2}(\\.[0-9]{1,2})?|-?[0-9]{1,3}(\\.[0-9]{0,3})?|NA",
+            "[0-9]{2,4}(\\.[0-9]{1,2}0?)?|00[0-9]|1e2",
+            "TRUE|y|FALSE",
+            "[a-z,é]{0,3}",
+            "a@b\\.co|",
+        );
+        (columns, proptest::collection::vec((0..24usize, cell()), 0..2), 0..16usize).prop_map(
+            |((a, b, c, d, e, f, g, h), odd, shape)| {
+                let mut cells = vec![a, b, c, d, e, f, g, h];
+                for (i, cell) in odd {
+                    if let Some(slot) = cells.get_mut(i) {
+                        *slot = cell;
+                    }
+                }
+                match shape {
+                    0 => {
+                        cells.pop();
+                    }
+                    1 => cells.push("extra".to_owned()),
+                    _ => {}
+                }
+                cells
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn the_plans_read_every_record_as_the_general_path_does(
+            rows in proptest::collection::vec(record(), 1..24),
+            extra_column in any::<bool>(),
+        ) {
+            let contract = Contract::from_json(DESCRIPTOR).unwrap_or_else(|e| panic!("{e}"));
+            let mut labels: Vec<&str> = contract.fields.iter().map(|f| f.name.as_str()).collect();
+            if extra_column {
+                labels.push("unread");
+            }
+            let mut planned = Validator::new(&contract, contract.header(&labels));
+            prop_assert!(planned.plans.is_some());
+            let mut general = Validator::new(&contract, contract.header(&labels));
+            general.plans = None;
+            let (mut a, mut b) = (Record::default(), Record::default());
+            for (line, row) in rows.iter().enumerate() {
+                let cells: Vec<&str> = row.iter().map(String::as_str).collect();
+                planned.validate(line as u64 + 2, &cells, &mut a);
+                general.validate(line as u64 + 2, &cells, &mut b);
+                prop_assert_eq!(&a.errors, &b.errors, "{:?}", cells);
+                prop_assert_eq!(&a.text, &b.text, "{:?}", cells);
+                prop_assert_eq!(&a.values, &b.values, "{:?}", cells);
+                prop_assert_eq!(a.row(), b.row(), "{:?}", cells);
+            }
+        }
+    }
 }
