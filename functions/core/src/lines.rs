@@ -361,6 +361,21 @@ mod tests {
         assert_eq!(fields("\u{2c}é,\u{ac}\u{12c}x,y"), ["", "é", "\u{ac}\u{12c}x", "y"]);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn an_unquoted_record_splits_at_every_comma(record in "[a,\r\u{e9}]{0,40}") {
+            let bytes = record.as_bytes();
+            let mut s = FieldSplitter::default();
+            // A longer record first, so that what it left in the buffers is not read again.
+            s.split(&[b','; 50]);
+            s.split(bytes);
+            let fields: Vec<&[u8]> = (0..s.len()).map(|i| s.field(bytes, i)).collect();
+            let expected: Vec<&[u8]> = bytes.split(|b| *b == b',').collect();
+            proptest::prop_assert_eq!(fields, expected);
+            proptest::prop_assert_eq!(s.has_cr(), bytes.contains(&b'\r'));
+        }
+    }
+
     #[test]
     fn quote_parity() {
         assert!(inside_quotes(b"a,\"b"));
