@@ -371,10 +371,11 @@ pub struct Validator<'c> {
 
 /// How a header column's cell is read in the common case, compiled once per file from its
 /// field: one match arm per type with its checks laid out, no list of checks to walk and
-/// no error to build. A record every cell of which reads so is valid but for its keys
-/// (nearly every record); any other (a null, a value that breaks a check, a ragged record,
-/// a cell that is not text) is read again from the start by the general path, which says
-/// why, so that what is accepted and reported is the general path's alone.
+/// no error to build. A record every cell of which reads so (or is a null where one is
+/// valid) is valid but for its keys (nearly every record); any other (a null where a value
+/// is required, a value that breaks a check, a ragged record, a cell that is not text, a
+/// record of nulls only) is read again from the start by the general path, which says why,
+/// so that what is accepted and reported is the general path's alone.
 struct Plan<'c> {
     /// The 0-based column of the header, and the field it carries.
     column: usize,
@@ -383,6 +384,8 @@ struct Plan<'c> {
     separator: bool,
     keyed: bool,
     missing: Missing<'c>,
+    /// Whether a null is valid here (not `required`, no `requiredUnless` to look at).
+    nullable: bool,
     lexical: Option<&'c Matcher>,
     read: Read<'c>,
 }
@@ -487,6 +490,7 @@ impl<'c> Plan<'c> {
             separator: joined && f > 0,
             keyed,
             missing,
+            nullable: !field.constraints.required && field.ext.required_unless.is_none(),
             lexical: field.ext.lexical.as_ref().map(|(matcher, _)| matcher),
             read,
         })
@@ -579,7 +583,8 @@ impl<'c> Validator<'c> {
             && let Some(plans) = &self.plans
         {
             if planned(plans, &cell, &mut self.digits, &mut self.keys, out) {
-                // Every value is there (no null for `requiredUnless`), none broke a check.
+                // No value broke a check, no null is where one is required, and the record
+                // is not blank.
                 self.integrity(line, out);
                 return;
             }
@@ -823,7 +828,15 @@ fn planned<'a>(
             Missing::Empty => cell.is_empty(),
             Missing::Listed(values) => values.iter().any(|m| m == cell),
         };
-        if null || plan.lexical.is_some_and(|m| !m.is_match(cell)) {
+        if null {
+            // Null, as the general path leaves it (no value, no key): a valid cell where
+            // nothing requires one (an empty optional field is common: one city in nine).
+            if plan.nullable {
+                continue;
+            }
+            return false;
+        }
+        if plan.lexical.is_some_and(|m| !m.is_match(cell)) {
             return false;
         }
         let start = out.text.len();
@@ -896,7 +909,8 @@ fn planned<'a>(
             }
         }
     }
-    true
+    // A record of nulls only may be a blank row: the general path says.
+    out.values.iter().any(Option::is_some)
 }
 
 /// Reads a cell as its field's type, writing the normalized text; `None`: not of the type.
