@@ -556,6 +556,32 @@ impl<'c> Validator<'c> {
         self.validate_cells(line, cells.len(), |i| cells[i], &[], out);
     }
 
+    /// Validates the common record straight from its text, split at its commas as its
+    /// fields' plans read its cells (no list of cells is made): `text` is a record without
+    /// quotes (so that every comma separates two cells), not blank. `false` when it is not
+    /// a record every cell of which its plan reads (a null where a value is required, a
+    /// value that breaks a check, a ragged row): then nothing is recorded (no key is kept),
+    /// and the caller validates it with [`Validator::validate_cells`], which says why.
+    /// `true`: `out` is the record's outcome, as `validate_cells` would have made it (a
+    /// duplicate key included).
+    pub fn validate_line(&mut self, line: u64, text: &str, out: &mut Record) -> bool {
+        let Some(plans) = &self.plans else { return false };
+        out.text.clear();
+        out.errors.clear();
+        out.joined = self.joined;
+        out.values.clear();
+        out.values.resize(self.contract.fields.len(), None);
+        for key in &mut self.keys {
+            key.0 = false;
+        }
+        let columns = self.header.columns.len();
+        if !planned_line(plans, text, columns, &mut self.digits, &mut self.keys, out) {
+            return false;
+        }
+        self.integrity(line, out);
+        true
+    }
+
     /// [`Validator::validate`] over `count` cells read by `cell` (0-based), so that a
     /// caller holding a record's cells in its own form needs no per-record vector.
     /// `not_text` lists the cells (0-based, ascending) whose bytes were not UTF-8, which
@@ -818,99 +844,185 @@ fn planned<'a>(
     keys: &mut [(bool, Vec<u8>)],
     out: &mut Record,
 ) -> bool {
+    // A record of nulls only may be a blank row: the general path says.
+    plans.iter().all(|plan| planned_cell(plan, cell(plan.column), digits, keys, out))
+        && out.values.iter().any(Option::is_some)
+}
+
+/// [`planned`] over the text of a record without quotes, split at its commas as its cells
+/// are read (no list of cells first): `false` also when it has not `columns` cells.
+#[inline]
+fn planned_line(
+    plans: &[Plan<'_>],
+    text: &str,
+    columns: usize,
+    digits: &mut Vec<u8>,
+    keys: &mut [(bool, Vec<u8>)],
+    out: &mut Record,
+) -> bool {
+    let bytes = text.as_bytes();
+    // Where the cell of `column` starts, and where the last one read ended.
+    let (mut start, mut column, mut end) = (0, 0, 0);
     for plan in plans {
-        let cell = cell(plan.column);
-        if plan.separator {
-            out.text.push(',');
+        // Columns no field reads, before this field's.
+        while column < plan.column {
+            let Some(comma) = next_comma(bytes, start) else { return false };
+            start = comma + 1;
+            column += 1;
         }
-        let null = match plan.missing {
-            Missing::None => false,
-            Missing::Empty => cell.is_empty(),
-            Missing::Listed(values) => values.iter().any(|m| m == cell),
-        };
-        if null {
-            // Null, as the general path leaves it (no value, no key): a valid cell where
-            // nothing requires one (an empty optional field is common: one city in nine).
-            if plan.nullable {
-                continue;
-            }
+        end = next_comma(bytes, start).unwrap_or(bytes.len());
+        let Some(cell) = text.get(start..end) else { return false };
+        if !planned_cell(plan, cell, digits, keys, out) {
             return false;
         }
-        if plan.lexical.is_some_and(|m| !m.is_match(cell)) {
-            return false;
+        start = end + 1;
+        column += 1;
+    }
+    if !out.values.iter().any(Option::is_some) {
+        // A record of nulls only may be a blank row: the general path says.
+        return false;
+    }
+    // As many cells after the last field's as the header has columns after it.
+    match columns.checked_sub(column) {
+        Some(0) => end == bytes.len(),
+        Some(after) => end < bytes.len() && bytes.get(start..).is_some_and(|rest| count_commas(rest) == after - 1),
+        None => false,
+    }
+}
+
+/// The first comma of `bytes` from `from` on, eight bytes at a time (cells are short: a
+/// `memchr` call per cell costs more), the last few as the record's last eight.
+#[inline]
+fn next_comma(bytes: &[u8], from: usize) -> Option<usize> {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    // The high bit of each byte that is a comma, exactly (no borrow between bytes).
+    let commas = |word: u64| {
+        let x = word ^ 0x2c2c_2c2c_2c2c_2c2c;
+        !(((x & LOW7) + LOW7) | x) & !LOW7
+    };
+    let mut at = from;
+    while let Some(word) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+        let found = commas(u64::from_le_bytes(*word));
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
         }
-        let start = out.text.len();
-        let text = &mut out.text;
-        let logical = match &plan.read {
-            Read::Text { format, min, min_bytes, max, pattern, set, pad } => {
-                let format_ok = match format {
-                    StringFormat::Default => true,
-                    StringFormat::Email => is_email(cell),
-                    StringFormat::Uri => is_uri(cell),
-                    StringFormat::Uuid => is_uuid(cell),
-                };
-                // As `satisfies` measures lengths: the byte length decides most alone.
-                let ok = format_ok
-                    && (cell.len() >= *min_bytes || cell.chars().count() >= *min)
-                    && (cell.len() <= *max || cell.chars().count() <= *max)
-                    && pattern.is_none_or(|m| m.is_match(cell))
-                    && set.is_none_or(|s| s.contains(cell));
-                if !ok {
-                    return false;
-                }
-                text.push_str(cell);
-                if let Some((length, with)) = *pad {
-                    pad_start(text, start, length, with);
-                }
-                Logical::Text(cell)
+        at += 8;
+    }
+    if at >= bytes.len() {
+        return None;
+    }
+    match bytes.last_chunk::<8>() {
+        Some(last) => {
+            // The bytes before `at` in the last word are read already.
+            let seen = 8 * (at + 8 - bytes.len()) as u32;
+            let found = (commas(u64::from_le_bytes(*last)) >> seen) << seen;
+            (found != 0).then(|| bytes.len() - 8 + (found.trailing_zeros() / 8) as usize)
+        }
+        None => bytes.get(at..)?.iter().position(|&b| b == b',').map(|i| at + i),
+    }
+}
+
+/// The commas in `bytes` (a loop the compiler makes wide).
+fn count_commas(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b == b',').count()
+}
+
+/// Reads one cell by its field's [`Plan`], writing its value and key; `false` when the
+/// cell is not of the common case.
+#[inline(always)]
+fn planned_cell(
+    plan: &Plan<'_>,
+    cell: &str,
+    digits: &mut Vec<u8>,
+    keys: &mut [(bool, Vec<u8>)],
+    out: &mut Record,
+) -> bool {
+    if plan.separator {
+        out.text.push(',');
+    }
+    let null = match plan.missing {
+        Missing::None => false,
+        Missing::Empty => cell.is_empty(),
+        Missing::Listed(values) => values.iter().any(|m| m == cell),
+    };
+    if null {
+        // Null, as the general path leaves it (no value, no key): a valid cell where
+        // nothing requires one (an empty optional field is common: one city in nine).
+        return plan.nullable;
+    }
+    if plan.lexical.is_some_and(|m| !m.is_match(cell)) {
+        return false;
+    }
+    let start = out.text.len();
+    let text = &mut out.text;
+    let logical = match &plan.read {
+        Read::Text { format, min, min_bytes, max, pattern, set, pad } => {
+            let format_ok = match format {
+                StringFormat::Default => true,
+                StringFormat::Email => is_email(cell),
+                StringFormat::Uri => is_uri(cell),
+                StringFormat::Uuid => is_uuid(cell),
+            };
+            // As `satisfies` measures lengths: the byte length decides most alone.
+            let ok = format_ok
+                && (cell.len() >= *min_bytes || cell.chars().count() >= *min)
+                && (cell.len() <= *max || cell.chars().count() <= *max)
+                && pattern.is_none_or(|m| m.is_match(cell))
+                && set.is_none_or(|s| s.contains(cell));
+            if !ok {
+                return false;
             }
-            Read::Number { format, bounds, decimals } => {
-                let Some((head, written)) = number::parse_cell(cell, format, digits) else {
-                    return false;
-                };
-                if !bounds.iter().all(|(kind, bound)| meets(*kind, number::compare(head, digits, bound))) {
-                    return false;
-                }
-                match decimals {
-                    None if written.is_canonical(head) => text.push_str(cell),
-                    None => number::write_canonical(head, digits, text),
-                    Some(d) if written.is_fixed(head, *d) => text.push_str(cell),
-                    Some(d) => {
-                        if !number::write_fixed(head, digits, *d, text) {
-                            return false;
-                        }
+            text.push_str(cell);
+            if let Some((length, with)) = *pad {
+                pad_start(text, start, length, with);
+            }
+            Logical::Text(cell)
+        }
+        Read::Number { format, bounds, decimals } => {
+            let Some((head, written)) = number::parse_cell(cell, format, digits) else {
+                return false;
+            };
+            if !bounds.iter().all(|(kind, bound)| meets(*kind, number::compare(head, digits, bound))) {
+                return false;
+            }
+            match decimals {
+                None if written.is_canonical(head) => text.push_str(cell),
+                None => number::write_canonical(head, digits, text),
+                Some(d) if written.is_fixed(head, *d) => text.push_str(cell),
+                Some(d) => {
+                    if !number::write_fixed(head, digits, *d, text) {
+                        return false;
                     }
                 }
-                Logical::Number(head, written)
             }
-            Read::Boolean { true_values, false_values } => {
-                let value = if true_values.iter().any(|t| t == cell) {
-                    true
-                } else if false_values.iter().any(|f| f == cell) {
-                    false
-                } else {
-                    return false;
-                };
-                text.push_str(if value { "true" } else { "false" });
-                Logical::Bool(value)
+            Logical::Number(head, written)
+        }
+        Read::Boolean { true_values, false_values } => {
+            let value = if true_values.iter().any(|t| t == cell) {
+                true
+            } else if false_values.iter().any(|f| f == cell) {
+                false
+            } else {
+                return false;
+            };
+            text.push_str(if value { "true" } else { "false" });
+            Logical::Bool(value)
+        }
+    };
+    out.values[plan.field] = Some((start, out.text.len()));
+    if plan.keyed {
+        let key = &mut keys[plan.field];
+        key.0 = true;
+        match logical {
+            // The normalized text (a padded code is one value however written).
+            Logical::Text(_) => {
+                key.1.clear();
+                key.1.extend_from_slice(&out.text.as_bytes()[start..]);
             }
-        };
-        out.values[plan.field] = Some((start, out.text.len()));
-        if plan.keyed {
-            let key = &mut keys[plan.field];
-            key.0 = true;
-            match logical {
-                // The normalized text (a padded code is one value however written).
-                Logical::Text(_) => {
-                    key.1.clear();
-                    key.1.extend_from_slice(&out.text.as_bytes()[start..]);
-                }
-                _ => key_of(&logical, digits, &mut key.1),
-            }
+            _ => key_of(&logical, digits, &mut key.1),
         }
     }
-    // A record of nulls only may be a blank row: the general path says.
-    out.values.iter().any(Option::is_some)
+    true
 }
 
 /// Reads a cell as its field's type, writing the normalized text; `None`: not of the type.
@@ -1272,6 +1384,21 @@ mod tests {
         )
     }
 
+    #[test]
+    fn the_next_comma_is_found_from_every_position() {
+        for len in 0..20 {
+            for comma in 0..len {
+                let mut bytes = vec![b'x'; len];
+                bytes[comma] = b',';
+                for from in 0..=len + 1 {
+                    let expected = (from <= comma).then_some(comma);
+                    assert_eq!(next_comma(&bytes, from), expected, "{len} {comma} {from}");
+                }
+            }
+            assert_eq!(next_comma(&vec![b'x'; len], 0), None);
+        }
+    }
+
     proptest! {
         #[test]
         fn the_plans_read_every_record_as_the_general_path_does(
@@ -1287,15 +1414,29 @@ mod tests {
             prop_assert!(planned.plans.is_some());
             let mut general = Validator::new(&contract, contract.header(&labels));
             general.plans = None;
-            let (mut a, mut b) = (Record::default(), Record::default());
+            // A record's text read by `validate_line` (its cells as its commas split it),
+            // and the same cells read by the general path.
+            let mut by_line = Validator::new(&contract, contract.header(&labels));
+            let mut general_split = Validator::new(&contract, contract.header(&labels));
+            general_split.plans = None;
+            let (mut a, mut b, mut c, mut d) = (Record::default(), Record::default(), Record::default(), Record::default());
             for (line, row) in rows.iter().enumerate() {
+                let line = line as u64 + 2;
                 let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-                planned.validate(line as u64 + 2, &cells, &mut a);
-                general.validate(line as u64 + 2, &cells, &mut b);
-                prop_assert_eq!(&a.errors, &b.errors, "{:?}", cells);
-                prop_assert_eq!(&a.text, &b.text, "{:?}", cells);
-                prop_assert_eq!(&a.values, &b.values, "{:?}", cells);
-                prop_assert_eq!(a.row(), b.row(), "{:?}", cells);
+                planned.validate(line, &cells, &mut a);
+                general.validate(line, &cells, &mut b);
+                let text = cells.join(",");
+                let split: Vec<&str> = text.split(',').collect();
+                if text.is_empty() || !by_line.validate_line(line, &text, &mut c) {
+                    by_line.validate(line, &split, &mut c);
+                }
+                general_split.validate(line, &split, &mut d);
+                for (ours, theirs, cells) in [(&a, &b, &cells), (&c, &d, &split)] {
+                    prop_assert_eq!(&ours.errors, &theirs.errors, "{:?}", cells);
+                    prop_assert_eq!(&ours.text, &theirs.text, "{:?}", cells);
+                    prop_assert_eq!(&ours.values, &theirs.values, "{:?}", cells);
+                    prop_assert_eq!(ours.row(), theirs.row(), "{:?}", cells);
+                }
             }
         }
     }

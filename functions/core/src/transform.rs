@@ -312,6 +312,17 @@ impl<A: Write, J: Write> Rows<A, J> {
         // Either is validated as a record of no cells, so that key checks still see it.
         let blank_line =
             raw.is_empty() || (contract.whitespace_lines_are_blank() && raw.iter().all(u8::is_ascii_whitespace));
+        // Nearly every record: no quote, text, and read by its fields' plans as it is split
+        // (one pass, no list of cells); any other is split first and read cell by cell.
+        let planned = !quoted
+            && !blank_line
+            && simdutf8::basic::from_utf8(raw).is_ok_and(|text| validator.validate_line(line, text, &mut self.record));
+        if planned && self.record.is_valid() {
+            // Without a quote, a value holds no comma, quote or line end: only a `\r`
+            // makes the row the validator built need quotes.
+            let plain = memchr::memchr(b'\r', raw).is_none();
+            return self.accept(contract, plain);
+        }
         self.splitter.split_known(raw, quoted);
         let splitter = &self.splitter;
         let count = if blank_line { 0 } else { splitter.len() };
@@ -334,36 +345,12 @@ impl<A: Write, J: Write> Rows<A, J> {
             Some(_) => Vec::new(),
             None => (0..count).filter(|&i| std::str::from_utf8(splitter.field(raw, i)).is_err()).collect(),
         };
-        validator.validate_cells(line, count, cell, &not_text, &mut self.record);
+        if !planned {
+            validator.validate_cells(line, count, cell, &not_text, &mut self.record);
+        }
         if self.record.is_valid() {
-            // Nearly every row: a record without quotes (so no cell holds a comma, a quote
-            // or a line end) and without a lone `\r` is written as the row the validator
-            // built, one copy; otherwise a row no value of which needs quotes (one scan of
-            // all of them) has each copied as it is.
-            if let Some(row) = self.record.row()
-                && !quoted
-                && !self.splitter.has_cr()
-            {
-                self.out.extend_from_slice(row);
-            } else if self.record.row().is_none() && !any_needs_quotes(self.record.text().as_bytes()) {
-                self.record.join_values(b',', &mut self.out);
-            } else {
-                for f in 0..contract.fields().len() {
-                    if f > 0 {
-                        self.out.push(b',');
-                    }
-                    if let Some(value) = self.record.value(f) {
-                        write_cell(&mut self.out, value);
-                    }
-                }
-            }
-            self.out.push(b'\n');
-            self.summary.accepted += 1;
-            if self.out.len() >= OUT_BLOCK {
-                self.accepted.write_all(&self.out).map_err(FileError::Write)?;
-                self.out.clear();
-            }
-            return Ok(());
+            let plain = !quoted && !self.splitter.has_cr();
+            return self.accept(contract, plain);
         }
         let errors: Vec<ErrorJson<'_>> = self
             .record
@@ -393,6 +380,38 @@ impl<A: Write, J: Write> Rows<A, J> {
             }
         }
         write_reject(&mut self.rejects, line, raw, &errors)
+    }
+}
+
+impl<A: Write, J: Write> Rows<A, J> {
+    /// Writes the valid record the validator read. `plain`: its record had no quote (so no
+    /// cell holds a comma, a quote or a line end) and no lone `\r`, so that the row the
+    /// validator built is written as it is, one copy (nearly every row); otherwise a row
+    /// no value of which needs quotes (one scan of all of them) has each copied as it is.
+    fn accept(&mut self, contract: &Contract, plain: bool) -> Result<(), FileError> {
+        if let Some(row) = self.record.row()
+            && plain
+        {
+            self.out.extend_from_slice(row);
+        } else if self.record.row().is_none() && !any_needs_quotes(self.record.text().as_bytes()) {
+            self.record.join_values(b',', &mut self.out);
+        } else {
+            for f in 0..contract.fields().len() {
+                if f > 0 {
+                    self.out.push(b',');
+                }
+                if let Some(value) = self.record.value(f) {
+                    write_cell(&mut self.out, value);
+                }
+            }
+        }
+        self.out.push(b'\n');
+        self.summary.accepted += 1;
+        if self.out.len() >= OUT_BLOCK {
+            self.accepted.write_all(&self.out).map_err(FileError::Write)?;
+            self.out.clear();
+        }
+        Ok(())
     }
 }
 
