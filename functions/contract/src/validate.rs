@@ -8,7 +8,7 @@ use crate::number::{self, Decimal, Head, NumberFormat};
 use crate::schema::{
     Bound, BoundKind, Check, Contract, EnumValues, Field, FieldType, FieldsMatch, StringFormat, StringSet, read_moment,
 };
-use crate::temporal::{self, Moment};
+use crate::temporal::{self, Kind, Moment, Pattern};
 
 /// The Frictionless error types this crate reports, spelled as frictionless spells them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -421,6 +421,16 @@ enum Read<'c> {
         true_values: &'c [String],
         false_values: &'c [String],
     },
+    /// `date`, `time`, `datetime`: read in the field's format, written in the default form.
+    Temporal {
+        kind: Kind,
+        pattern: Option<&'c Pattern>,
+        bounds: Vec<(BoundKind, &'c Moment)>,
+    },
+    /// `year`: four digits, its own normal form.
+    Year {
+        bounds: Vec<(BoundKind, u32)>,
+    },
 }
 
 impl<'c> Plan<'c> {
@@ -476,6 +486,26 @@ impl<'c> Plan<'c> {
             }
             FieldType::Boolean { true_values, false_values } if pad.is_none() && checks.is_empty() => {
                 Read::Boolean { true_values, false_values }
+            }
+            FieldType::Temporal(kind, pattern) if pad.is_none() => {
+                let mut bounds = Vec::new();
+                for c in checks {
+                    match c {
+                        Check::Bound(bound, Bound::Moment(m), _) => bounds.push((*bound, m)),
+                        _ => return None,
+                    }
+                }
+                Read::Temporal { kind: *kind, pattern: pattern.as_ref(), bounds }
+            }
+            FieldType::Year if pad.is_none() => {
+                let mut bounds = Vec::new();
+                for c in checks {
+                    match c {
+                        Check::Bound(bound, Bound::Year(y), _) => bounds.push((*bound, *y)),
+                        _ => return None,
+                    }
+                }
+                Read::Year { bounds }
             }
             _ => return None,
         };
@@ -1008,6 +1038,27 @@ fn planned_cell(
             text.push_str(if value { "true" } else { "false" });
             Logical::Bool(value)
         }
+        Read::Temporal { kind, pattern, bounds } => {
+            let Some(moment) = read_moment(*kind, *pattern, cell) else {
+                return false;
+            };
+            if !bounds.iter().all(|(bound, b)| meets(*bound, Some(moment.compare(b)))) {
+                return false;
+            }
+            moment.write(*kind, text);
+            Logical::Moment(moment)
+        }
+        Read::Year { bounds } => {
+            let Some(year) = temporal::parse_year(cell) else {
+                return false;
+            };
+            if !bounds.iter().all(|(bound, b)| meets(*bound, Some(year.cmp(b)))) {
+                return false;
+            }
+            // Four ASCII digits: the cell is its own normal form.
+            text.push_str(cell);
+            Logical::Year(year)
+        }
     };
     out.values[plan.field] = Some((start, out.text.len()));
     if plan.keyed {
@@ -1330,7 +1381,10 @@ mod tests {
         {"name": "flag", "type": "boolean", "trueValues": ["TRUE", "y"], "falseValues": ["FALSE"],
          "constraints": {"required": true}},
         {"name": "free"},
-        {"name": "mail", "type": "string", "format": "email"}
+        {"name": "mail", "type": "string", "format": "email"},
+        {"name": "at", "type": "datetime", "constraints": {"minimum": "2000-01-01T00:00:00Z"}},
+        {"name": "day", "type": "date", "format": "%d/%m/%Y", "constraints": {"exclusiveMaximum": "01/01/2030"}},
+        {"name": "season", "type": "year", "constraints": {"minimum": 1990}}
     ]}"#;
 
     fn cell() -> impl Strategy<Value = String> {
@@ -1348,6 +1402,9 @@ mod tests {
             Just("FALSE".to_owned()),
             Just("a@b.co".to_owned()),
             "[a-z0-9.,é ]{0,5}",
+            "(19|20)[0-9]{2}-0[1-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9](\\.[0-9]{1,3})?(Z|[+-]0[0-9]:[03]0)?",
+            "[0-3]?[0-9]/[01]?[0-9]/(19|20)[0-9]{2}",
+            "(19|20)[0-9]{2}",
         ]
     }
 
@@ -1363,10 +1420,13 @@ mod tests {
             "TRUE|y|FALSE",
             "[a-z,é]{0,3}",
             "a@b\\.co|",
+            "20[0-3][0-9]-0[1-9]-[0-2][0-9]T[01][0-9]:[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,3})?(Z|-05:00)?|",
+            "[0-2]?[1-9]/[01]?[1-9]/20[0-3][0-9]|",
+            "(19|20)[0-9]{2}|",
         );
         (columns, proptest::collection::vec((0..24usize, cell()), 0..2), 0..16usize).prop_map(
-            |((a, b, c, d, e, f, g, h), odd, shape)| {
-                let mut cells = vec![a, b, c, d, e, f, g, h];
+            |((a, b, c, d, e, f, g, h, i, j, k), odd, shape)| {
+                let mut cells = vec![a, b, c, d, e, f, g, h, i, j, k];
                 for (i, cell) in odd {
                     if let Some(slot) = cells.get_mut(i) {
                         *slot = cell;
