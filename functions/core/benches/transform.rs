@@ -18,12 +18,12 @@ const RUNS: usize = 5;
 const PROTOTYPE_ROWS_PER_SEC: f64 = 69_000.0;
 
 /// The feeds measured: name, real data file, the ratio to a bare parse it must stay under
-/// (the issue's for the zip codes and the second feed; the weather feed, datetimes in its
-/// key, is held to the second feed's).
-const FEEDS: [(&str, &str, f64); 3] = [
-    ("zipcodes", "db/seed/zipcodes.csv", 2.0),
-    ("cities", "testdata/cities/cities15000.csv", 2.5),
-    ("weather", "testdata/weather/weather.csv", 2.5),
+/// (issue 17's, for the zip codes and the second feed; the weather feed, fifteen cells a
+/// row and datetimes in its key, is measured without one).
+const FEEDS: [(&str, &str, Option<f64>); 3] = [
+    ("zipcodes", "db/seed/zipcodes.csv", Some(2.0)),
+    ("cities", "testdata/cities/cities15000.csv", Some(2.5)),
+    ("weather", "testdata/weather/weather.csv", None),
 ];
 
 fn main() {
@@ -82,7 +82,11 @@ fn main() {
                 // The same pass building the data-quality page, in the same run.
                 let with_page = (0..RUNS).map(|_| timed(|| transform_with_page(feed, path)).0).min().unwrap_or(ours);
                 verdicts.push(format!(
-                    "{feed} 10x: transform/bare-parse ratio {ratio:.2} (target <= {target}), {:.2} with the page; {:.0} rows/s",
+                    "{feed} 10x: transform/bare-parse ratio {ratio:.2} ({}), {:.2} with the page; {:.0} rows/s",
+                    target.map_or_else(
+                        || "no target".to_owned(),
+                        |t| format!("target <= {t}: {}", if ratio <= t { "met" } else { "MISSED" })
+                    ),
                     with_page.as_secs_f64() / bare.as_secs_f64(),
                     per_sec(ours, rows as f64)
                 ));
