@@ -915,7 +915,7 @@ fn planned_line(
     // As many cells after the last field's as the header has columns after it.
     match columns.checked_sub(column) {
         Some(0) => end == bytes.len(),
-        Some(after) => end < bytes.len() && bytes.get(start..).is_some_and(|rest| count_commas(rest) == after - 1),
+        Some(after) => end < bytes.len() && commas_from(bytes, start, after) == after - 1,
         None => false,
     }
 }
@@ -952,9 +952,18 @@ fn next_comma(bytes: &[u8], from: usize) -> Option<usize> {
     }
 }
 
-/// The commas in `bytes` (a loop the compiler makes wide).
-fn count_commas(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| b == b',').count()
+/// The commas of `bytes` from `from` on, counted up to `limit` (a record's last few
+/// cells, a word at a time: a counting loop over them cost 4% of the zip codes' pass).
+#[inline]
+fn commas_from(bytes: &[u8], from: usize, limit: usize) -> usize {
+    let (mut found, mut at) = (0, from);
+    while found < limit
+        && let Some(comma) = next_comma(bytes, at)
+    {
+        found += 1;
+        at = comma + 1;
+    }
+    found
 }
 
 /// Reads one cell by its field's [`Plan`], writing its value and key; `false` when the
@@ -1215,8 +1224,11 @@ fn normalize(
 /// `zipster:padStart`: the value written to `text` from `start`, `with` before it up to
 /// `length` characters.
 #[inline]
+#[inline]
 fn pad_start(text: &mut String, start: usize, length: usize, with: char) {
-    let have = text[start..].chars().count();
+    // An ASCII code (the usual) has as many characters as bytes: no decoding to count them.
+    let tail = &text.as_bytes()[start..];
+    let have = if tail.is_ascii() { tail.len() } else { text[start..].chars().count() };
     if have < length {
         text.insert_str(start, &with.to_string().repeat(length - have));
     }
