@@ -1224,7 +1224,6 @@ fn normalize(
 /// `zipster:padStart`: the value written to `text` from `start`, `with` before it up to
 /// `length` characters.
 #[inline]
-#[inline]
 fn pad_start(text: &mut String, start: usize, length: usize, with: char) {
     // An ASCII code (the usual) has as many characters as bytes: no decoding to count them.
     let tail = &text.as_bytes()[start..];
