@@ -8,7 +8,10 @@
 //! - a DFA of at most ten states (`-?[0-9]{1,3}(\.[0-9]{0,2})?`): regex-automata's DFA,
 //!   rewritten as one 64-bit word per byte holding every state's next state in six bits,
 //!   so that a step is a shift and a mask, not a load that waits for the one before;
-//! - anything a small DFA can hold (`[A-Z](?:[A-Z ./'-]{0,62}[A-Z.])?`): regex-automata's
+//! - a first, middle and last class (`[A-Z](?:[A-Z ./'-]{0,62}[A-Z.])?`, a name that
+//!   starts and ends with a letter): a value's length says which byte is which, so three
+//!   byte tables and a length check, as for one class;
+//! - anything a small DFA can hold (`[A-Z]{2}[0-9]{0,3}[a-z]{2}`): regex-automata's
 //!   dense DFA, built once, walked one table lookup per byte;
 //! - the rest (a Unicode `\b`, or a pattern whose DFA would be too large): the regex itself,
 //!   linear-time, anchored at both ends.
@@ -18,7 +21,7 @@ use regex_automata::dfa::{Automaton, StartKind, dense};
 use regex_automata::util::primitives::StateID;
 use regex_automata::util::start;
 use regex_automata::{Anchored, MatchKind};
-use regex_syntax::hir::{Class, HirKind};
+use regex_syntax::hir::{Class, Hir, HirKind};
 
 /// Bounds on one pattern's DFA (memory once per contract, and the time to build it from an
 /// untrusted descriptor); a pattern over them is matched by the regex.
@@ -35,6 +38,15 @@ pub(crate) enum Matcher {
         class: Box<[bool; 256]>,
         min: usize,
         max: usize,
+    },
+    /// `[first](?:[middle]{min_middle,max_middle}[last])?` of ASCII classes: one byte of
+    /// `first`; or `first`, `min_middle..=max_middle` of `middle`, then `last`.
+    Framed {
+        first: Box<[bool; 256]>,
+        middle: Box<[bool; 256]>,
+        last: Box<[bool; 256]>,
+        min_middle: usize,
+        max_middle: usize,
     },
     /// A DFA of at most [`SHIFT_STATES`] states, state `i`'s next state on byte `b` in bits
     /// `6i..6i + 6` of `table[b]`, as the shift of its own field (6 times its index); the
@@ -59,7 +71,7 @@ impl Matcher {
         // whichever way the values are then matched.
         let anchored = format!(r"\A(?:{pattern})\z");
         let regex = Regex::new(&anchored).map_err(|e| one_line(&e.to_string()))?;
-        Ok(class_run(pattern).or_else(|| dfa(&anchored)).unwrap_or(Matcher::Regex(regex)))
+        Ok(class_run(pattern).or_else(|| framed(pattern)).or_else(|| dfa(&anchored)).unwrap_or(Matcher::Regex(regex)))
     }
 
     #[inline(always)]
@@ -71,6 +83,16 @@ impl Matcher {
                 // Every byte looked up without a branch (the table has all 256, values are short).
                 n >= *min && n <= *max && value.bytes().fold(true, |ok, b| ok & class[usize::from(b)])
             }
+            Matcher::Framed { first, middle, last, min_middle, max_middle } => match value.as_bytes() {
+                [] => false,
+                [only] => first[usize::from(*only)],
+                [head, inner @ .., tail] => {
+                    (*min_middle..=*max_middle).contains(&inner.len())
+                        && first[usize::from(*head)]
+                        && last[usize::from(*tail)]
+                        && inner.iter().fold(true, |ok, &b| ok & middle[usize::from(b)])
+                }
+            },
             Matcher::Shift { table, accept } => {
                 let state = value.as_bytes().iter().fold(0, |state, &b| (table[usize::from(b)] >> state) & 63);
                 (accept >> state) & 1 == 1
@@ -147,6 +169,44 @@ fn class_run(pattern: &str) -> Option<Matcher> {
         },
         _ => return None,
     };
+    Some(Matcher::Run { class: class_table(class)?, min, max })
+}
+
+/// `[A](?:[B]{m,n}[C])?` (a group may capture) as a [`Matcher::Framed`], for ASCII classes.
+fn framed(pattern: &str) -> Option<Matcher> {
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    let class = |hir: &Hir| match uncaptured(hir).kind() {
+        HirKind::Class(class) => class_table(class),
+        _ => None,
+    };
+    let HirKind::Concat(parts) = uncaptured(&hir).kind() else { return None };
+    let [head, rest] = parts.as_slice() else { return None };
+    let HirKind::Repetition(optional) = uncaptured(rest).kind() else { return None };
+    if (optional.min, optional.max) != (0, Some(1)) {
+        return None;
+    }
+    let HirKind::Concat(inner) = uncaptured(&optional.sub).kind() else { return None };
+    let [middle, tail] = inner.as_slice() else { return None };
+    let HirKind::Repetition(run) = uncaptured(middle).kind() else { return None };
+    Some(Matcher::Framed {
+        first: class(head)?,
+        middle: class(&run.sub)?,
+        last: class(tail)?,
+        min_middle: run.min as usize,
+        max_middle: run.max.map_or(usize::MAX, |m| m as usize),
+    })
+}
+
+/// The expression inside any capturing groups around it.
+fn uncaptured(hir: &Hir) -> &Hir {
+    match hir.kind() {
+        HirKind::Capture(capture) => uncaptured(&capture.sub),
+        _ => hir,
+    }
+}
+
+/// A class's bytes, when all its characters are ASCII.
+fn class_table(class: &Class) -> Option<Box<[bool; 256]>> {
     let mut table = Box::new([false; 256]);
     let mut mark = |start: u32, end: u32| -> Option<()> {
         if end > 0x7f {
@@ -159,7 +219,7 @@ fn class_run(pattern: &str) -> Option<Matcher> {
         Class::Unicode(u) => u.ranges().iter().try_for_each(|r| mark(u32::from(r.start()), u32::from(r.end())))?,
         Class::Bytes(b) => b.ranges().iter().try_for_each(|r| mark(u32::from(r.start()), u32::from(r.end())))?,
     }
-    Some(Matcher::Run { class: table, min, max })
+    Some(table)
 }
 
 fn one_line(s: &str) -> String {
@@ -171,7 +231,11 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const PATTERNS: [&str; 20] = [
+    const PATTERNS: [&str; 24] = [
+        "[a-c](?:[a-z .]{0,3}[0-9.])?",
+        "[a-c]([a-z]{2,}[a-z0-9])?",
+        "[A-Z](?:[A-Z ./'-]{1,2}[A-Z.])?",
+        "[0-9](?:[ 0-9]{0,4}[0-9]){0,2}",
         "[A-Za-z_]+(/[A-Za-z0-9_+-]+){0,2}",
         "-?[0-9]{1,3}",
         "ab|c",
@@ -204,8 +268,12 @@ mod tests {
         for p in ["-?[0-9]{1,3}", r"-?[0-9]{1,3}(\.[0-9]{0,2})?", "[A-Za-z_]+(/[A-Za-z0-9_+-]+){0,2}", "ab|c", "[é]"] {
             assert!(matches!(Matcher::new(p), Ok(Matcher::Shift { .. })), "{p}");
         }
+        // A first, middle and last class, whatever they share.
+        for p in ["[A-Z](?:[A-Z ./'-]{0,62}[A-Z.])?", "[a-c]([a-z]{2,}[a-z0-9])?", "[a-c](?:[a-c]{0,3}[a-c])?"] {
+            assert!(matches!(Matcher::new(p), Ok(Matcher::Framed { .. })), "{p}");
+        }
         // More states (`\d` is Unicode digits, `[^a]` takes any character).
-        for p in [r"\d{5}", "[^a]{1,2}", "[A-Z](?:[A-Z ./'-]{0,62}[A-Z.])?"] {
+        for p in [r"\d{5}", "[^a]{1,2}", "[A-Z]{2}[0-9]{0,30}[a-z]{2}"] {
             assert!(matches!(Matcher::new(p), Ok(Matcher::Dfa { .. })), "{p}");
         }
         // A Unicode word boundary is beyond a DFA; so is a DFA over the size limit.
