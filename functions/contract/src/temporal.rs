@@ -44,7 +44,8 @@ impl Moment {
     /// The key for `unique`/`primaryKey`: equal instants are the same value. Big-endian,
     /// the sign bit flipped, so that later instants have greater keys byte for byte: a
     /// file in time order then keeps the key set's sorted run (one comparison a key) instead
-    /// of a binary search and a hash table for each (the weather feed's key, 2.3x faster).
+    /// of a binary search and a hash table for each (the weather file: 6.4x a bare parse
+    /// before, 5.2x after).
     pub(crate) fn key(&self, out: &mut Vec<u8>) {
         let shift = i64::from(self.offset.unwrap_or(0));
         let instant = self.days() * 86_400 + i64::from(self.seconds) - shift;
