@@ -90,7 +90,12 @@ pub fn build(root: &Path, target: Target, ui: &mut dyn Ui) -> Result<Vec<Built>>
         let dir = metadata.target_directory.join("lambda-zips").join(function.name);
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let zip_path = dir.join(artifact.key());
-        std::fs::write(&zip_path, &artifact.zip).with_context(|| format!("writing {}", zip_path.display()))?;
+        // Written beside it, then renamed: the key is the content's hash, so another build
+        // (a concurrent test, a second terminal) may be writing the same path, and a reader
+        // must see the whole zip or the one before, never a truncated file.
+        let partial = dir.join(format!("{}.{}.partial", artifact.key(), std::process::id()));
+        std::fs::write(&partial, &artifact.zip).with_context(|| format!("writing {}", partial.display()))?;
+        std::fs::rename(&partial, &zip_path).with_context(|| format!("renaming {} into place", partial.display()))?;
         built.push(Built { artifact, zip_path, binary_bytes: binary.len() as u64 });
     }
     Ok(built)
