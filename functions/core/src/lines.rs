@@ -9,6 +9,10 @@ use std::io::{self, BufRead, BufReader, Read};
 /// line breaks. A record that fits in the read buffer is handed out in place (no
 /// copy); only records that straddle the buffer's end or span lines are gathered
 /// into a spill buffer. No line may exceed the limit, so memory stays bounded.
+///
+/// [`RecordReader::for_each_record`] reads the common case a block at a time: the
+/// buffered lines up to the first quote are checked for UTF-8 and `\r` in one pass
+/// each, not line by line (a call per line of 90 bytes was 7% of the zip codes' pass).
 pub struct RecordReader<R> {
     inner: BufReader<R>,
     /// Bytes of `inner`'s buffer lent out by the last call, consumed by the next.
@@ -26,6 +30,22 @@ pub struct Record<'a> {
     pub line: u64,
     /// Whether the record holds a quote at all (most hold none).
     pub quoted: bool,
+    /// The record as text when it is UTF-8 and holds no quote and no `\r` (nearly every
+    /// record): its cells are its comma-separated parts, each of which can be written to
+    /// a CSV as it is.
+    pub plain: Option<&'a str>,
+}
+
+impl<'a> Record<'a> {
+    /// A record of `bytes`, [`Record::plain`] found from them.
+    fn new(bytes: &'a [u8], line: u64, quoted: bool) -> Record<'a> {
+        let plain = if quoted || memchr::memchr(b'\r', bytes).is_some() {
+            None
+        } else {
+            simdutf8::basic::from_utf8(bytes).ok()
+        };
+        Record { bytes, line, quoted, plain }
+    }
 }
 
 #[derive(Debug)]
@@ -43,8 +63,14 @@ pub enum LineError {
 
 impl<R: Read> RecordReader<R> {
     pub fn new(inner: R, max_line_bytes: usize) -> Self {
+        Self::with_buffer(inner, max_line_bytes, 256 * 1024)
+    }
+
+    /// [`Self::new`] with a read buffer of `capacity` bytes (the tests' small ones put the
+    /// buffer's end in every place of a record).
+    fn with_buffer(inner: R, max_line_bytes: usize, capacity: usize) -> Self {
         Self {
-            inner: BufReader::with_capacity(256 * 1024, inner),
+            inner: BufReader::with_capacity(capacity, inner),
             lent: 0,
             spill: Vec::new(),
             max_line_bytes,
@@ -76,7 +102,7 @@ impl<R: Read> RecordReader<R> {
             self.bytes_read += self.lent as u64;
             self.lines_read += 1;
             let bytes = strip_terminator(&self.inner.buffer()[..end + 1]);
-            return Ok(Some(Record { bytes, line, quoted: false }));
+            return Ok(Some(Record::new(bytes, line, false)));
         }
         if !self.append_line()? {
             return Ok(None);
@@ -90,7 +116,7 @@ impl<R: Read> RecordReader<R> {
                 return Err(LineError::UnclosedQuote { line });
             }
         }
-        Ok(Some(Record { bytes: strip_terminator(&self.spill), line, quoted }))
+        Ok(Some(Record::new(strip_terminator(&self.spill), line, quoted)))
     }
 
     /// Appends the next physical line to the spill buffer; `Ok(false)` at the end of input.
@@ -119,6 +145,61 @@ impl<R: Read> RecordReader<R> {
                 self.lines_read += 1;
                 return Ok(true);
             }
+        }
+    }
+
+    /// Hands every remaining record to `each`, in order, as [`RecordReader::next_record`]
+    /// would, until the input ends or `each` fails. The buffered lines before the first
+    /// quote are one block: one UTF-8 check and one `\r` search for all of them, each line
+    /// then a slice of the block's text. A line the block cannot take (a quote, bytes that
+    /// are not UTF-8, a line over the limit or cut by the buffer's end) is read by
+    /// `next_record`, which also says what is wrong with it.
+    pub fn for_each_record<E: From<LineError>>(
+        &mut self,
+        mut each: impl FnMut(Record<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        loop {
+            self.inner.consume(std::mem::take(&mut self.lent));
+            let Self { inner, lent, lines_read, bytes_read, max_line_bytes, .. } = self;
+            if let Some(text) = plain_block(fill(inner)?) {
+                // A file with `\r\n` line ends has a `\r` in every line: only then is each
+                // line looked at.
+                let has_cr = memchr::memchr(b'\r', text.as_bytes()).is_some();
+                for end in memchr::memchr_iter(b'\n', text.as_bytes()) {
+                    if end - *lent > *max_line_bytes {
+                        break;
+                    }
+                    let line = text.get(*lent..end).unwrap_or_default();
+                    let line = line.strip_suffix('\r').unwrap_or(line);
+                    let plain = !has_cr || memchr::memchr(b'\r', line.as_bytes()).is_none();
+                    *bytes_read += (end + 1 - *lent) as u64;
+                    *lines_read += 1;
+                    *lent = end + 1;
+                    let record = Record { bytes: line.as_bytes(), line: *lines_read, quoted: false, plain: None };
+                    each(Record { plain: plain.then_some(line), ..record })?;
+                }
+                if *lent > 0 {
+                    continue;
+                }
+            }
+            match self.next_record()? {
+                Some(record) => each(record)?,
+                None => return Ok(()),
+            }
+        }
+    }
+}
+
+/// The whole lines of `buffered` before its first quote, as text, up to the first byte
+/// that is not UTF-8; `None` when there is not one such line.
+fn plain_block(buffered: &[u8]) -> Option<&str> {
+    let before_quote = &buffered[..memchr::memchr(b'"', buffered).unwrap_or(buffered.len())];
+    let lines = &before_quote[..memchr::memrchr(b'\n', before_quote)? + 1];
+    match simdutf8::compat::from_utf8(lines) {
+        Ok(text) => Some(text),
+        Err(e) => {
+            let valid = &lines[..memchr::memrchr(b'\n', &lines[..e.valid_up_to()])? + 1];
+            simdutf8::basic::from_utf8(valid).ok()
         }
     }
 }
@@ -329,6 +410,81 @@ mod tests {
         assert!(err.is_none());
         let expected = [(1, "ab"), (2, "cd"), (3, ""), (4, "\"q\nx\",y"), (6, "last")];
         assert_eq!(recs, expected.map(|(l, s)| (l, s.to_owned())));
+    }
+
+    /// What a reader handed out: each record (line, bytes, plain text), the error that
+    /// ended them, and the lines and bytes it counted.
+    #[derive(Debug, PartialEq)]
+    struct Seen {
+        records: Vec<(u64, Vec<u8>, Option<String>)>,
+        error: Option<String>,
+        counted: (u64, u64),
+    }
+
+    fn seen(record: &Record<'_>) -> (u64, Vec<u8>, Option<String>) {
+        (record.line, record.bytes.to_vec(), record.plain.map(str::to_owned))
+    }
+
+    fn one_at_a_time(data: &[u8], limit: usize, capacity: usize) -> Seen {
+        let mut reader = RecordReader::with_buffer(data, limit, capacity);
+        let mut records = Vec::new();
+        let error = loop {
+            match reader.next_record() {
+                Ok(Some(r)) => records.push(seen(&r)),
+                Ok(None) => break None,
+                Err(e) => break Some(format!("{e:?}")),
+            }
+        };
+        Seen { records, error, counted: (reader.lines_read(), reader.bytes_read()) }
+    }
+
+    fn by_block(data: &[u8], limit: usize, capacity: usize) -> Seen {
+        let mut reader = RecordReader::with_buffer(data, limit, capacity);
+        let mut records = Vec::new();
+        let result = reader.for_each_record(|r: Record<'_>| {
+            records.push(seen(&r));
+            Ok::<(), LineError>(())
+        });
+        let error = result.err().map(|e| format!("{e:?}"));
+        Seen { records, error, counted: (reader.lines_read(), reader.bytes_read()) }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn records_read_a_block_at_a_time_are_those_read_one_at_a_time(
+            parts in proptest::collection::vec(proptest::prop_oneof![
+                proptest::string::bytes_regex("[a,]{0,12}").expect("a pattern"),
+                proptest::strategy::Just(b"\n".to_vec()),
+                proptest::strategy::Just(b"\r\n".to_vec()),
+                proptest::strategy::Just(b"\r".to_vec()),
+                proptest::strategy::Just(b"\"".to_vec()),
+                proptest::strategy::Just("é".as_bytes().to_vec()),
+                proptest::strategy::Just(vec![0xff]),
+            ], 0..40),
+            limit in 4..40usize,
+            capacity in 8..64usize,
+        ) {
+            let data = parts.concat();
+            let blocks = by_block(&data, limit, capacity);
+            proptest::prop_assert_eq!(&blocks, &one_at_a_time(&data, limit, capacity));
+            // Plain: text, no quote, no `\r` left once the line end is taken off.
+            for (_, bytes, plain) in &blocks.records {
+                let text = std::str::from_utf8(bytes).ok().filter(|t| !t.contains(['"', '\r']));
+                proptest::prop_assert_eq!(plain.as_deref(), text);
+            }
+        }
+    }
+
+    #[test]
+    fn a_block_of_lines_is_read_up_to_a_quote_a_byte_not_text_or_a_long_line() {
+        let data = b"ab,c\r\nd\re\n\xffx\ngh\n\"q\nr\",s\nlonger line\nz";
+        let blocks = by_block(data, 8, 1024);
+        let plain: Vec<Option<&str>> = blocks.records.iter().map(|r| r.2.as_deref()).collect();
+        assert_eq!(plain, [Some("ab,c"), None, None, Some("gh"), None]);
+        let lines: Vec<u64> = blocks.records.iter().map(|r| r.0).collect();
+        assert_eq!(lines, [1, 2, 3, 4, 5]);
+        assert_eq!(blocks.records[4].1, b"\"q\nr\",s");
+        assert_eq!(blocks.error.as_deref(), Some("TooLong { line: 7, limit: 8 }"));
     }
 
     #[test]

@@ -233,7 +233,7 @@ impl<R: Read, A: Write, J: Write> State<R, A, J> {
 
     fn run(&mut self, contract: &Contract) -> Result<(), FileError> {
         let Self { records, rows } = self;
-        let Some(header) = records.next_record().map_err(line_error)? else {
+        let Some(header) = records.next_record()? else {
             return Err(FileError::Empty);
         };
         if header.bytes.starts_with(&[0x1f, 0x8b]) {
@@ -246,10 +246,10 @@ impl<R: Read, A: Write, J: Write> State<R, A, J> {
         rows.out.extend_from_slice(output_header(contract).as_bytes());
         rows.out.push(b'\n');
         let mut count = 0u64;
-        while let Some(record) = records.next_record().map_err(line_error)? {
+        records.for_each_record(|record| {
             count += 1;
-            rows.row(&record, contract, &mut validator)?;
-        }
+            rows.row(&record, contract, &mut validator)
+        })?;
         if count == 0 {
             return Err(FileError::NoRows);
         }
@@ -312,16 +312,14 @@ impl<A: Write, J: Write> Rows<A, J> {
         // Either is validated as a record of no cells, so that key checks still see it.
         let blank_line =
             raw.is_empty() || (contract.whitespace_lines_are_blank() && raw.iter().all(u8::is_ascii_whitespace));
-        // Nearly every record: no quote, text, and read by its fields' plans as it is split
-        // (one pass, no list of cells); any other is split first and read cell by cell.
-        let planned = !quoted
-            && !blank_line
-            && simdutf8::basic::from_utf8(raw).is_ok_and(|text| validator.validate_line(line, text, &mut self.record));
+        // Nearly every record: plain text (no quote, no `\r`), read by its fields' plans as
+        // it is split (one pass, no list of cells); any other is split first and read cell
+        // by cell. A plain record's values hold no comma, quote or line end: the row the
+        // validator built is written as it is.
+        let planned =
+            !blank_line && record.plain.is_some_and(|text| validator.validate_line(line, text, &mut self.record));
         if planned && self.record.is_valid() {
-            // Without a quote, a value holds no comma, quote or line end: only a `\r`
-            // makes the row the validator built need quotes.
-            let plain = memchr::memchr(b'\r', raw).is_none();
-            return self.accept(contract, plain);
+            return self.accept(contract, true);
         }
         self.splitter.split_known(raw, quoted);
         let splitter = &self.splitter;
@@ -474,11 +472,13 @@ fn write_cell(out: &mut Vec<u8>, value: &str) {
     }
 }
 
-fn line_error(e: LineError) -> FileError {
-    match e {
-        LineError::TooLong { line, limit } => FileError::LineTooLong { line, limit },
-        LineError::UnclosedQuote { line } => FileError::UnclosedQuote { line },
-        LineError::Io(e) => FileError::Read(e),
+impl From<LineError> for FileError {
+    fn from(e: LineError) -> FileError {
+        match e {
+            LineError::TooLong { line, limit } => FileError::LineTooLong { line, limit },
+            LineError::UnclosedQuote { line } => FileError::UnclosedQuote { line },
+            LineError::Io(e) => FileError::Read(e),
+        }
     }
 }
 
