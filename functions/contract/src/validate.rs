@@ -982,12 +982,7 @@ fn planned_line(plans: &[Plan<'_>], text: &str, columns: usize, reading: &mut Re
 /// `memchr` call per cell costs more), the last few as the record's last eight.
 #[inline]
 fn next_comma(bytes: &[u8], from: usize) -> Option<usize> {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    // The high bit of each byte that is a comma, exactly (no borrow between bytes).
-    let commas = |word: u64| {
-        let x = word ^ 0x2c2c_2c2c_2c2c_2c2c;
-        !(((x & LOW7) + LOW7) | x) & !LOW7
-    };
+    let commas = comma_bits;
     let mut at = from;
     while let Some(word) = bytes.get(at..).and_then(<[u8]>::first_chunk::<8>) {
         let found = commas(u64::from_le_bytes(*word));
@@ -1010,9 +1005,24 @@ fn next_comma(bytes: &[u8], from: usize) -> Option<usize> {
     }
 }
 
-/// The commas in `bytes` (a loop the compiler makes wide).
+/// The commas in `bytes`, eight bytes at a time (the zip codes' trailing cells are a
+/// dozen or two bytes: a byte loop took 60 instructions a row).
 fn count_commas(bytes: &[u8]) -> usize {
-    bytes.iter().filter(|&&b| b == b',').count()
+    let mut words = bytes.chunks_exact(8);
+    let in_words: u32 = words
+        .by_ref()
+        .filter_map(|w| w.first_chunk::<8>())
+        .map(|w| comma_bits(u64::from_le_bytes(*w)).count_ones())
+        .sum();
+    in_words as usize + words.remainder().iter().filter(|&&b| b == b',').count()
+}
+
+/// The high bit of each byte of `word` that is a comma, exactly (no borrow between bytes).
+#[inline(always)]
+fn comma_bits(word: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let x = word ^ 0x2c2c_2c2c_2c2c_2c2c;
+    !(((x & LOW7) + LOW7) | x) & !LOW7
 }
 
 /// What the plans' reading of a record needs besides the record: buffers kept for the

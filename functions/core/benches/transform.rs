@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use zipster_core::{Limits, transform};
 
-const RUNS: usize = 5;
+const RUNS: usize = 15;
 /// The Python prototype's throughput on the same file, measured on this machine.
 const PROTOTYPE_ROWS_PER_SEC: f64 = 69_000.0;
 
