@@ -262,30 +262,32 @@ impl Small {
 }
 
 /// A bound a [`Small`] is compared with, laid out at every scale a cell may have: a cell
-/// at or above the bound's own scale is compared with one load and no multiplication (a
+/// at or above the bound's own scale is compared with one load and one comparison (a
 /// multiplication in 128 bits per bound was a twentieth of the cities' transform).
 #[derive(Debug, Clone)]
 pub(crate) struct SmallBound {
     small: Small,
-    /// The bound times 10^(s - its scale), for each scale s from its own up to 18.
-    at_scale: [i128; 19],
+    /// The bound times 10^(s - its scale), for each scale s from its own up to 18, held
+    /// at the ends of `i64` where it is beyond them: a cell's value (under 10^18 either
+    /// way) then compares with it as with the bound itself.
+    at_scale: [i64; 19],
 }
 
 impl SmallBound {
     pub(crate) fn of(d: &Decimal) -> Option<SmallBound> {
         let small = Small::of(d)?;
-        let mut at_scale = [0i128; 19];
+        let mut at_scale = [0i64; 19];
         for (s, slot) in at_scale.iter_mut().enumerate().skip(small.scale as usize) {
-            *slot = i128::from(small.value) * i128::from(POW10[s - small.scale as usize]);
+            *slot = small.value.saturating_mul(POW10[s - small.scale as usize] as i64);
         }
         Some(SmallBound { small, at_scale })
     }
 
     /// How `cell` compares with the bound.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn compare(&self, cell: Small) -> Ordering {
         match self.at_scale.get(cell.scale as usize) {
-            Some(bound) if cell.scale >= self.small.scale => i128::from(cell.value).cmp(bound),
+            Some(bound) if cell.scale >= self.small.scale => cell.value.cmp(bound),
             _ => cell.compare(self.small),
         }
     }

@@ -1158,7 +1158,14 @@ fn read_planned(plan: &Plan<'_>, cell: &str, reading: &mut Reading) -> Option<Va
             };
             let mut need_digits = scanned.as_ref();
             let in_bounds = match (scanned.and_then(|p| p.small), small_bounds) {
-                (Some(value), Some(small)) => small.iter().all(|(kind, b)| meets(*kind, Some(b.compare(value)))),
+                (Some(value), Some(small)) => {
+                    // A loop, not `all`: its closure was compiled out of line, a call per bound.
+                    let mut ok = true;
+                    for (kind, bound) in small {
+                        ok &= meets(*kind, Some(bound.compare(value)));
+                    }
+                    ok
+                }
                 _ => {
                     if let Some(p) = need_digits.take() {
                         p.digits(digits);
