@@ -277,7 +277,10 @@ fn owned(labels: &[&str]) -> Vec<String> {
 /// errors. Reused from row to row, so a valid record allocates nothing.
 #[derive(Debug, Default, Clone)]
 pub struct Record {
+    /// The rows kept so far ([`Record::keep_row`]), then the current record's values.
     text: String,
+    /// Where the current record's values start in `text`.
+    kept: usize,
     /// Per field: the value's range in `text`, `None` for null.
     values: Vec<Option<(usize, usize)>>,
     errors: Vec<Error>,
@@ -298,7 +301,7 @@ impl Record {
     /// that no value needs escaping.
     pub fn join_values(&self, separator: u8, out: &mut Vec<u8>) {
         let text = self.text.as_bytes();
-        out.reserve(text.len() + self.values.len());
+        out.reserve(text.len() - self.kept + self.values.len());
         for (f, value) in self.values.iter().enumerate() {
             if f > 0 {
                 out.push(separator);
@@ -322,7 +325,7 @@ impl Record {
     /// is the row, this is the row, separators included.)
     #[inline]
     pub fn text(&self) -> &str {
-        &self.text
+        self.text.get(self.kept..).unwrap_or_default()
     }
 
     /// Every value in field order, a `,` between two (a null is empty), unquoted: the
@@ -332,7 +335,32 @@ impl Record {
     /// (its record had no quote and no `\r`) writes it as it is.
     #[inline]
     pub fn row(&self) -> Option<&[u8]> {
-        self.joined.then_some(self.text.as_bytes())
+        self.joined.then(|| self.text().as_bytes())
+    }
+
+    /// Keeps the current record's [`Record::row`] and a line end after the rows kept
+    /// before, where the next record does not overwrite it, so that a writer hands
+    /// [`Record::kept_rows`] on a block at a time instead of copying each row out;
+    /// `false` (nothing kept) when the values are not the row.
+    #[inline]
+    pub fn keep_row(&mut self) -> bool {
+        if self.joined {
+            self.text.push('\n');
+            self.kept = self.text.len();
+        }
+        self.joined
+    }
+
+    /// The rows kept since the last [`Record::clear_kept_rows`], each ended by `\n`.
+    pub fn kept_rows(&self) -> &[u8] {
+        self.text.as_bytes().get(..self.kept).unwrap_or_default()
+    }
+
+    /// Forgets the kept rows (once written) and the current record's values.
+    pub fn clear_kept_rows(&mut self) {
+        self.text.clear();
+        self.kept = 0;
+        self.values.fill(None);
     }
 
     pub fn errors(&self) -> &[Error] {
@@ -639,7 +667,7 @@ impl<'c> Validator<'c> {
                 self.integrity(line, out);
                 return;
             }
-            out.text.clear();
+            out.text.truncate(out.kept);
             out.values.fill(None);
             for key in &mut self.reading.keys {
                 key.0 = false;
@@ -862,7 +890,7 @@ impl<'c> Validator<'c> {
 /// Empties `out` for the next record of `fields` fields and forgets the last record's
 /// keys (a function of the parts it touches, so that a caller may hold the plans).
 fn start_record(out: &mut Record, joined: bool, fields: usize, keys: &mut [(bool, Vec<u8>)]) {
-    out.text.clear();
+    out.text.truncate(out.kept);
     out.errors.clear();
     out.joined = joined;
     out.values.clear();

@@ -198,7 +198,8 @@ struct Rows<A: Write, J: Write> {
     accepted: A,
     rejects: io::BufWriter<J>,
     summary: Summary,
-    /// Accepted rows not yet handed to `accepted`; written in large blocks.
+    /// Accepted rows not yet handed to `accepted` (the header, rows the validator's record
+    /// did not keep, and those it kept before them); written in large blocks.
     out: Vec<u8>,
     splitter: FieldSplitter,
     record: zipster_contract::Record,
@@ -258,8 +259,7 @@ impl<R: Read, A: Write, J: Write> State<R, A, J> {
             rows.rejects.flush().map_err(FileError::Write)?;
             return Err(FileError::Halted(why));
         }
-        rows.accepted.write_all(&rows.out).map_err(FileError::Write)?;
-        rows.out.clear();
+        rows.write_block()?;
         rows.accepted.flush().map_err(FileError::Write)?;
         rows.rejects.flush().map_err(FileError::Write)?;
         Ok(())
@@ -384,31 +384,42 @@ impl<A: Write, J: Write> Rows<A, J> {
 impl<A: Write, J: Write> Rows<A, J> {
     /// Writes the valid record the validator read. `plain`: its record had no quote (so no
     /// cell holds a comma, a quote or a line end) and no lone `\r`, so that the row the
-    /// validator built is written as it is, one copy (nearly every row); otherwise a row
-    /// no value of which needs quotes (one scan of all of them) has each copied as it is.
+    /// validator built is kept where it was built, with the rows before it, and written
+    /// with them, no copy (nearly every row). Otherwise the rows kept so far go to `out`
+    /// first, then the row: a row no value of which needs quotes (one scan of all of them)
+    /// has each copied as it is, any other is written cell by cell.
     fn accept(&mut self, contract: &Contract, plain: bool) -> Result<(), FileError> {
-        if let Some(row) = self.record.row()
-            && plain
-        {
-            self.out.extend_from_slice(row);
-        } else if self.record.row().is_none() && !any_needs_quotes(self.record.text().as_bytes()) {
-            self.record.join_values(b',', &mut self.out);
-        } else {
-            for f in 0..contract.fields().len() {
-                if f > 0 {
-                    self.out.push(b',');
-                }
-                if let Some(value) = self.record.value(f) {
-                    write_cell(&mut self.out, value);
+        self.summary.accepted += 1;
+        if !(plain && self.record.keep_row()) {
+            self.out.extend_from_slice(self.record.kept_rows());
+            if self.record.row().is_none() && !any_needs_quotes(self.record.text().as_bytes()) {
+                self.record.join_values(b',', &mut self.out);
+            } else {
+                for f in 0..contract.fields().len() {
+                    if f > 0 {
+                        self.out.push(b',');
+                    }
+                    if let Some(value) = self.record.value(f) {
+                        write_cell(&mut self.out, value);
+                    }
                 }
             }
+            self.out.push(b'\n');
+            self.record.clear_kept_rows();
         }
-        self.out.push(b'\n');
-        self.summary.accepted += 1;
-        if self.out.len() >= OUT_BLOCK {
-            self.accepted.write_all(&self.out).map_err(FileError::Write)?;
-            self.out.clear();
+        if self.out.len() + self.record.kept_rows().len() >= OUT_BLOCK {
+            self.write_block()?;
         }
+        Ok(())
+    }
+
+    /// Hands the accepted rows not yet written to `accepted`: those in `out`, then those
+    /// the record kept after them.
+    fn write_block(&mut self) -> Result<(), FileError> {
+        self.accepted.write_all(&self.out).map_err(FileError::Write)?;
+        self.accepted.write_all(self.record.kept_rows()).map_err(FileError::Write)?;
+        self.out.clear();
+        self.record.clear_kept_rows();
         Ok(())
     }
 }
@@ -516,6 +527,25 @@ mod tests {
         // Columns in another order than the fields: values are joined in field order.
         let by_name = r#"{"fieldsMatch": "equal", "fields": [{"name": "a"}, {"name": "b"}]}"#;
         assert_eq!(accepted(by_name, b"b,a\n1,2\n3,\n"), "a,b\n2,1\n,3\n");
+    }
+
+    #[test]
+    fn rows_kept_where_they_were_built_and_rows_written_anew_keep_their_order() {
+        let two = r#"{"fields": [{"name": "a"}, {"name": "b", "type": "integer"}]}"#;
+        // Runs of rows kept by the validator's record, broken by quoted rows written cell
+        // by cell, over several output blocks.
+        let (mut input, mut expected) = (String::from("a,b\n"), String::from("a,b\n"));
+        for i in 0..100_000 {
+            if i % 7 == 3 {
+                input.push_str(&format!("\"v{i},x\",{i}\n"));
+                expected.push_str(&format!("\"v{i},x\",{i}\n"));
+            } else {
+                input.push_str(&format!("v{i},{i}\n"));
+                expected.push_str(&format!("v{i},{i}\n"));
+            }
+        }
+        assert!(expected.len() > 4 * OUT_BLOCK);
+        assert_eq!(accepted(two, input.as_bytes()), expected);
     }
 
     #[test]
