@@ -21,6 +21,11 @@ pub struct RecordReader<R> {
     max_line_bytes: usize,
     bytes_read: u64,
     lines_read: u64,
+    /// Where in the input (bytes from its start) the last search for a quote stopped, and
+    /// whether it stopped at one: no byte from where it began up to there is a quote, so
+    /// that no byte is searched twice (the next block after a line that is not text
+    /// starts where the last search began).
+    quote_search: (u64, bool),
 }
 
 /// One record, without its line end.
@@ -76,6 +81,7 @@ impl<R: Read> RecordReader<R> {
             max_line_bytes,
             bytes_read: 0,
             lines_read: 0,
+            quote_search: (0, false),
         }
     }
 
@@ -160,8 +166,10 @@ impl<R: Read> RecordReader<R> {
     ) -> Result<(), E> {
         loop {
             self.inner.consume(std::mem::take(&mut self.lent));
-            let Self { inner, lent, lines_read, bytes_read, max_line_bytes, .. } = self;
-            if let Some(text) = plain_block(fill(inner)?) {
+            let Self { inner, lent, lines_read, bytes_read, max_line_bytes, quote_search, .. } = self;
+            let buffered = fill(inner)?;
+            let before_quote = &buffered[..bytes_before_quote(buffered, *bytes_read, quote_search)];
+            if let Some(text) = plain_block(before_quote) {
                 // A file with `\r\n` line ends has a `\r` in every line: only then is each
                 // line looked at.
                 let has_cr = memchr::memchr(b'\r', text.as_bytes()).is_some();
@@ -190,10 +198,28 @@ impl<R: Read> RecordReader<R> {
     }
 }
 
-/// The whole lines of `buffered` before its first quote, as text, up to the first byte
+/// How many bytes of `buffered`, which starts `at` bytes into the input, come before its
+/// first quote, searching only the bytes `search` (the last search's end, and whether it
+/// was a quote) does not cover. Each byte is searched once: a search over the whole buffer
+/// per line that is not text (a Latin-1 file) read such a file 2.2 times slower than line
+/// by line.
+fn bytes_before_quote(buffered: &[u8], at: u64, search: &mut (u64, bool)) -> usize {
+    let (end, found) = *search;
+    let known = usize::try_from(end.saturating_sub(at)).unwrap_or(usize::MAX).min(buffered.len());
+    if found && end >= at && known < buffered.len() {
+        return known;
+    }
+    let quote = buffered.get(known..).and_then(|rest| memchr::memchr(b'"', rest));
+    *search = match quote {
+        Some(i) => (at + (known + i) as u64, true),
+        None => (at + buffered.len() as u64, false),
+    };
+    quote.map_or(buffered.len(), |i| known + i)
+}
+
+/// The whole lines of `before_quote` (bytes with no quote), as text, up to the first byte
 /// that is not UTF-8; `None` when there is not one such line.
-fn plain_block(buffered: &[u8]) -> Option<&str> {
-    let before_quote = &buffered[..memchr::memchr(b'"', buffered).unwrap_or(buffered.len())];
+fn plain_block(before_quote: &[u8]) -> Option<&str> {
     let lines = &before_quote[..memchr::memrchr(b'\n', before_quote)? + 1];
     match simdutf8::compat::from_utf8(lines) {
         Ok(text) => Some(text),
