@@ -19,4 +19,4 @@ pub use extension::{RaggedRows, Thresholds};
 pub use infer::Inference;
 pub use schema::{Contract, DescriptorError, Field, FieldsMatch};
 pub use table::{LINEAGE_COLUMN, LINEAGE_TYPE, LoadStrategy, MAX_DELETED_SHARE, Table, TableColumn, ValueKind};
-pub use validate::{Error, ErrorType, Header, Record, Validator};
+pub use validate::{Error, ErrorType, Header, Record, Validator, byte_mask};

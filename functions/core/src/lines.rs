@@ -5,6 +5,8 @@
 
 use std::io::{self, BufRead, BufReader, Read};
 
+use zipster_contract::byte_mask;
+
 /// Reads CSV records: one physical line each, or several when a quoted field holds
 /// line breaks. A record that fits in the read buffer is handed out in place (no
 /// copy); only records that straddle the buffer's end or span lines are gathered
@@ -183,8 +185,12 @@ impl<R: Read> RecordReader<R> {
                     *bytes_read += (end + 1 - *lent) as u64;
                     *lines_read += 1;
                     *lent = end + 1;
-                    let record = Record { bytes: line.as_bytes(), line: *lines_read, quoted: false, plain: None };
-                    each(Record { plain: plain.then_some(line), ..record })?;
+                    each(Record {
+                        bytes: line.as_bytes(),
+                        line: *lines_read,
+                        quoted: false,
+                        plain: plain.then_some(line),
+                    })?;
                 }
                 if *lent > 0 {
                     continue;
@@ -383,14 +389,6 @@ impl FieldSplitter {
         let bytes = if self.quoted { &self.unquoted[..] } else { record };
         bytes.get(start..end).unwrap_or_default()
     }
-}
-
-/// The high bit of each byte of `word` that equals `byte`, exactly (no borrow between bytes).
-pub(crate) fn byte_mask(word: u64, byte: u8) -> u64 {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let x = word ^ (u64::from(byte) * 0x0101_0101_0101_0101);
-    // A byte of `x` is zero iff neither its low seven bits carry into bit 7 nor bit 7 is set.
-    !(((x & LOW7) + LOW7) | x) & !LOW7
 }
 
 /// Whether `record` ends inside an open quoted field, so the next line belongs to it.

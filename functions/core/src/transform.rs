@@ -9,10 +9,10 @@ use std::io::{self, Read, Write};
 
 use serde::{Deserialize, Serialize};
 
-use zipster_contract::{Contract, ErrorType, Validator};
+use zipster_contract::{Contract, ErrorType, Validator, byte_mask};
 use zipster_report::{Builder, ErrorRef};
 
-use crate::lines::{FieldSplitter, LineError, Record, RecordReader, byte_mask};
+use crate::lines::{FieldSplitter, LineError, Record, RecordReader};
 
 /// Accepted rows are handed to the writer in blocks of about this size.
 const OUT_BLOCK: usize = 128 * 1024;
@@ -534,18 +534,18 @@ mod tests {
         let two = r#"{"fields": [{"name": "a"}, {"name": "b", "type": "integer"}]}"#;
         // Runs of rows kept by the validator's record, broken by quoted rows written cell
         // by cell, over several output blocks.
-        let (mut input, mut expected) = (String::from("a,b\n"), String::from("a,b\n"));
+        // Every row is already in its normal form (a value holding a comma stays quoted), so
+        // the accepted CSV is the input itself.
+        let mut input = String::from("a,b\n");
         for i in 0..100_000 {
             if i % 7 == 3 {
                 input.push_str(&format!("\"v{i},x\",{i}\n"));
-                expected.push_str(&format!("\"v{i},x\",{i}\n"));
             } else {
                 input.push_str(&format!("v{i},{i}\n"));
-                expected.push_str(&format!("v{i},{i}\n"));
             }
         }
-        assert!(expected.len() > 4 * OUT_BLOCK);
-        assert_eq!(accepted(two, input.as_bytes()), expected);
+        assert!(input.len() > 4 * OUT_BLOCK);
+        assert_eq!(accepted(two, input.as_bytes()), input);
     }
 
     #[test]
